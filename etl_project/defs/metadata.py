@@ -1,0 +1,42 @@
+"""Turn extraction reports into the metadata a person reads in the Dagster UI."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+
+from etl_project.extract.highlevel import ExtractReport
+from etl_project.warehouse.store import Window
+
+
+def extract_metadata(reports: Sequence[ExtractReport], windows: Sequence[Window]) -> dict[str, Any]:
+    land = [r.land for r in reports]
+    reasons: Counter[str] = Counter()
+    for r in reports:
+        reasons.update(r.reasons)
+    last = reports[-1].rate if reports else None
+    meta: dict[str, Any] = {
+        "records": sum(x.records for x in land),
+        "new": sum(x.new_records for x in land),
+        "changed": sum(x.changed for x in land),
+        "versions_added": sum(x.versions_added for x in land),
+        "quarantined": sum(x.quarantined for x in land),
+        "deleted": sum(x.deleted for x in land),
+        "requests": sum(r.requests for r in reports),
+        "partitions": len(windows),
+        "read_from": dg.MetadataValue.text(min(w.read_from for w in windows).isoformat()) if windows else None,
+        "read_to": dg.MetadataValue.text(max(w.read_to for w in windows).isoformat()) if windows else None,
+    }
+    if any(r.parents for r in reports):
+        meta["parents_fetched"] = sum(r.parents for r in reports)
+        meta["parents_missing"] = sum(r.missing_parents for r in reports)
+    if last is not None and last.daily_remaining is not None:
+        meta["daily_requests_remaining"] = last.daily_remaining
+        meta["burst_remaining"] = last.burst_remaining
+    if reasons:
+        rows = "\n".join(f"| {reason} | {n} |" for reason, n in reasons.most_common(10))
+        meta["quarantine_reasons"] = dg.MetadataValue.md(f"| reason | records |\n|---|---|\n{rows}")
+    return {k: v for k, v in meta.items() if v is not None}

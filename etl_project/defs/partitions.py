@@ -1,0 +1,48 @@
+"""The daily UTC partitions every extract asset shares, and the read window of a partition run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from etl_project.settings import partitions_start_date
+from etl_project.warehouse.store import Warehouse, Window
+
+# end_offset=1 makes today's (still open) partition exist, so the hourly schedule can refresh it.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=partitions_start_date(), timezone="UTC", end_offset=1)
+
+MODE_TAG = "etl/mode"  # "incremental" (hourly) or "full" (nightly): full ignores the live cursor
+BACKFILL_TAG = "dagster/backfill"
+
+
+def partition_windows(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    platform: str,
+    kind: str,
+    lookback: timedelta,
+    now: datetime | None = None,
+) -> list[Window]:
+    """One read window per partition of this run (a single-run backfill covers many partitions).
+
+    Each window re-reads `lookback` before its start (the search index lags writes). For the live partition
+    of a non-backfill, incremental run, reading starts at the live cursor minus the lookback instead of
+    midnight, so hourly runs only fetch what changed since the last one.
+    """
+    now = now or datetime.now(UTC)
+    tags = context.run.tags
+    is_backfill = BACKFILL_TAG in tags or len(context.partition_keys) > 1
+    full = tags.get(MODE_TAG) == "full"
+    windows = []
+    for key in context.partition_keys:
+        tw = daily_partitions.time_window_for_partition_key(key)
+        start, end = tw.start.astimezone(UTC), tw.end.astimezone(UTC)
+        read_from = start - lookback
+        live = start <= now < end and not is_backfill
+        if live and not full:
+            cursor = warehouse.get_cursor(platform, kind)
+            if cursor is not None and cursor - lookback > read_from:
+                read_from = cursor - lookback
+        windows.append(Window(key, start, end, read_from, end, context.run.run_id, is_backfill or not live))
+    return windows

@@ -1,0 +1,71 @@
+"""Dagster resources: typed configuration that hands out plain clients (`get_client()`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import dagster as dg
+import httpx
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient, OAuthRefreshAuth, TokenStore
+from etl_project.platforms.highlevel.auth import DEFAULT_TOKEN_STORE
+from etl_project.platforms.highlevel.settings import DEFAULT_LOOKBACK_MINUTES, REAL_BASE_URL
+from etl_project.platforms.http import RetryPolicy
+from etl_project.warehouse.store import Warehouse
+
+
+class HighLevelResource(dg.ConfigurableResource):
+    """HighLevel Contacts API v2 for one location (Private Integration Token or OAuth)."""
+
+    base_url: str = Field(default=REAL_BASE_URL, description="API base URL; the sandbox's for local runs.")
+    location_id: str = Field(description="The sub-account (location) to sync.")
+    token: str | None = Field(default=None, description="Private Integration Token (bind with dg.EnvVar).")
+    client_id: str | None = Field(default=None, description="OAuth client id (instead of a token).")
+    client_secret: str | None = Field(default=None, description="OAuth client secret (bind with dg.EnvVar).")
+    token_store_path: str = Field(
+        default=str(DEFAULT_TOKEN_STORE), description="Where rotated OAuth tokens are persisted (mode 0600)."
+    )
+    timeout_seconds: float = Field(default=30.0, description="Per-request timeout.")
+    max_attempts: int = Field(default=6, description="Attempts per request on 429/5xx/transport errors.")
+    max_total_wait_seconds: float = Field(default=180.0, description="Cap on time spent waiting to retry.")
+    daily_reserve: int = Field(default=1_000, description="Stop when fewer daily requests than this remain.")
+    search_date_format: Literal["iso", "epoch_ms"] = Field(
+        default="iso", description="Date format in search range filters (HighLevel's docs are unclear)."
+    )
+    page_limit: int = Field(default=500, description="Contacts per search page (max 500).")
+    lookback_minutes: int = Field(
+        default=DEFAULT_LOOKBACK_MINUTES,
+        description="Overlap re-read before each window: the search index lags writes.",
+    )
+
+    def get_client(self) -> HighLevelClient:
+        auth: httpx.Auth
+        if self.token:
+            auth = BearerTokenAuth(self.token)
+        elif self.client_id and self.client_secret:
+            auth = OAuthRefreshAuth(self.client_id, self.client_secret, TokenStore(Path(self.token_store_path)))
+        else:
+            raise dg.DagsterInvariantViolationError(
+                "HighLevel needs HIGHLEVEL_TOKEN, or HIGHLEVEL_CLIENT_ID and HIGHLEVEL_CLIENT_SECRET"
+            )
+        http = httpx.Client(base_url=self.base_url, auth=auth, timeout=self.timeout_seconds)
+        retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
+        return HighLevelClient(
+            http,
+            self.location_id,
+            retry=retry,
+            daily_reserve=self.daily_reserve,
+            search_date_format=self.search_date_format,
+            page_limit=self.page_limit,
+        )
+
+
+def get_warehouse(duckdb: DuckDBResource) -> Warehouse:
+    """A warehouse whose every transaction opens (with lock retries) and closes its own connection."""
+    Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)
+    warehouse = Warehouse(duckdb.get_connection)
+    warehouse.ensure_schema()
+    return warehouse

@@ -1,0 +1,89 @@
+"""Pydantic models of HighLevel records as the Contacts API v2 returns them.
+
+Unknown fields are kept (`extra="allow"`): the raw payload is landed as it came, these models only check what
+the sync relies on. Emails are checked for syntax only; normalising them is the sync layer's job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+
+class CustomFieldValue(_Record):
+    id: str | None = None
+    key: str | None = None
+    value: Any = None
+
+
+class Contact(_Record):
+    id: str = Field(min_length=1)
+    locationId: str | None = None
+    firstName: str | None = None
+    lastName: str | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    companyName: str | None = None
+    type: str | None = None
+    source: str | None = None
+    dnd: bool | None = None
+    tags: list[str] = Field(default_factory=list)
+    customFields: list[CustomFieldValue] = Field(default_factory=list)
+    dateAdded: datetime
+    dateUpdated: datetime | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email_syntax(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            validate_email(value.strip(), check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise ValueError(f"not a valid email address ({exc})") from None
+        return value
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.dateUpdated or self.dateAdded
+
+
+class Task(_Record):
+    id: str = Field(min_length=1)
+    title: str
+    body: str | None = None
+    assignedTo: str | None = None
+    dueDate: datetime
+    completed: bool = False
+    contactId: str | None = None
+
+
+class Note(_Record):
+    id: str = Field(min_length=1)
+    body: str
+    userId: str | None = None
+    dateAdded: datetime
+    contactId: str | None = None
+    title: str | None = None
+
+
+class Appointment(_Record):
+    id: str = Field(min_length=1)
+    calendarId: str | None = None
+    contactId: str | None = None
+    locationId: str | None = None
+    title: str | None = None
+    appointmentStatus: str | None = None
+    assignedUserId: str | None = None
+    startTime: datetime
+    endTime: datetime | None = None
+    dateAdded: datetime | None = None
+    dateUpdated: datetime | None = None

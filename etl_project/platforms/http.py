@@ -1,0 +1,189 @@
+"""The one request method every platform client goes through.
+
+It owns pacing, retries with backoff and jitter, `Retry-After`, the cap on total waiting, and the mapping of
+HTTP failures onto the typed errors in `errors.py`. Platform clients subclass `ApiClient` and only describe
+their endpoints and how their error bodies look.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import httpx
+
+from etl_project.platforms import errors
+from etl_project.platforms.pacing import Pacer
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts per request, exponential backoff bounds and the cap on total waiting."""
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_total_wait: float = 120.0
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter-ish exponential backoff: half to all of base * 2^(attempt-1), capped."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return ceiling * random.uniform(0.5, 1.0)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """`Retry-After` as seconds (only the delta-seconds form; HTTP dates are rare on APIs and ignored)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    message: str
+    trace_id: str | None = None
+    details: object = None
+
+
+class ApiClient:
+    """Base of the platform clients: holds the injected `httpx.Client` and the request statistics."""
+
+    platform: ClassVar[str] = "platform"
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        pacer: Pacer | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.http = http
+        self.pacer = pacer or Pacer()
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self.requests_sent = 0
+        self.status_counts: Counter[int] = Counter()
+        self.retried = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- hooks for subclasses ------------------------------------------------------------------------------
+    def parse_error_body(self, response: httpx.Response) -> ErrorBody:
+        try:
+            body = response.json()
+        except ValueError:
+            return ErrorBody(message=response.text[:300] or response.reason_phrase)
+        if isinstance(body, dict):
+            message = body.get("message") or body.get("error") or response.reason_phrase
+            return ErrorBody(message=str(message), trace_id=body.get("traceId"), details=body)
+        return ErrorBody(message=str(body)[:300], details=body)
+
+    def check_response(self, response: httpx.Response, method: str, path: str) -> None:
+        """Called after every response (before retry decisions); may raise to stop the run."""
+
+    # -- the request method ----------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """Send one logical request, retrying what is safe to retry; return the successful response.
+
+        `idempotent` defaults from the method. A non-idempotent request (a create) is retried only when the
+        platform provably did not process it: a refused connection or a 429.
+        """
+        method = method.upper()
+        safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            self.pacer.before_request()
+            try:
+                response = self.http.request(method, path, params=params, json=json, data=data, headers=headers)
+            except httpx.TransportError as exc:
+                self.pacer.after_response(None)
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                delay = self.retry.backoff(attempt)
+                if (safe_to_repeat or never_sent) and self._may_retry(attempt, waited, delay):
+                    waited += self._wait(delay)
+                    continue
+                raise errors.PlatformTransportError(
+                    self.platform,
+                    f"{type(exc).__name__}: no answer after {attempt} attempt(s)",
+                    method=method,
+                    path=path,
+                ) from exc
+            self.requests_sent += 1
+            self.status_counts[response.status_code] += 1
+            self.pacer.after_response(response)
+            self.check_response(response, method, path)
+            status = response.status_code
+            if status == 429 or (status >= 500 and safe_to_repeat):
+                delay = retry_after_seconds(response) or self.retry.backoff(attempt)
+                if self._may_retry(attempt, waited, delay):
+                    waited += self._wait(delay)
+                    continue
+            if response.is_success:
+                return response
+            raise self.map_error(response, method, path)
+
+    def _may_retry(self, attempt: int, waited: float, delay: float) -> bool:
+        return attempt < self.retry.max_attempts and waited + delay <= self.retry.max_total_wait
+
+    def _wait(self, delay: float) -> float:
+        self.retried += 1
+        self._sleep(delay)
+        return delay
+
+    def map_error(self, response: httpx.Response, method: str, path: str) -> errors.PlatformError:
+        body = self.parse_error_body(response)
+        status = response.status_code
+        cls: type[errors.PlatformError]
+        if status == 401:
+            cls = errors.AuthenticationError
+        elif status == 403:
+            cls = errors.PermissionDeniedError
+        elif status == 404 or (status == 400 and "not found" in body.message.lower()):
+            cls = errors.NotFoundError
+        elif status == 409:
+            cls = errors.ConflictError
+        elif status == 429:
+            cls = errors.RateLimitError
+        elif status >= 500:
+            cls = errors.ServerError
+        else:
+            cls = errors.InvalidRequestError
+        return cls(
+            self.platform,
+            body.message,
+            status_code=status,
+            method=method,
+            path=path,
+            trace_id=body.trace_id,
+            details=body.details,
+        )

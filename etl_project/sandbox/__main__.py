@@ -1,0 +1,96 @@
+"""`python -m etl_project.sandbox`: serve the platform stand-ins on loopback until interrupted.
+
+Every flag has an environment override (shown in --help), so Makefiles and CI can configure it without flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from etl_project.sandbox.highlevel.store import HighLevelSettings
+from etl_project.sandbox.server import Sandbox, SandboxConfig
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def parse_args(argv: list[str] | None = None) -> SandboxConfig:
+    p = argparse.ArgumentParser(prog="python -m etl_project.sandbox", description=__doc__)
+    p.add_argument("--host", default=_env("SANDBOX_HOST", "127.0.0.1"), help="env SANDBOX_HOST")
+    p.add_argument(
+        "--highlevel-port",
+        type=int,
+        default=int(_env("SANDBOX_HIGHLEVEL_PORT", "8101")),
+        help="env SANDBOX_HIGHLEVEL_PORT (0 = any free port)",
+    )
+    p.add_argument(
+        "--contacts",
+        type=int,
+        default=int(_env("SANDBOX_CONTACTS", "300")),
+        help="seeded contacts (env SANDBOX_CONTACTS)",
+    )
+    p.add_argument("--seed", type=int, default=int(_env("SANDBOX_SEED", "42")), help="env SANDBOX_SEED")
+    p.add_argument(
+        "--rate-limits",
+        choices=("real", "off"),
+        default=_env("SANDBOX_RATE_LIMITS", "real"),
+        help="env SANDBOX_RATE_LIMITS",
+    )
+    p.add_argument(
+        "--error-rate",
+        type=float,
+        default=float(_env("SANDBOX_ERROR_RATE", "0")),
+        help="share of API requests answered 503 (env SANDBOX_ERROR_RATE)",
+    )
+    p.add_argument(
+        "--latency-ms",
+        type=int,
+        default=int(_env("SANDBOX_LATENCY_MS", "0")),
+        help="added latency per request (env SANDBOX_LATENCY_MS)",
+    )
+    a = p.parse_args(argv)
+    hl = HighLevelSettings()
+    hl.token = _env("SANDBOX_HIGHLEVEL_TOKEN", hl.token)
+    hl.location_id = _env("SANDBOX_HIGHLEVEL_LOCATION_ID", hl.location_id)
+    return SandboxConfig(
+        host=a.host,
+        highlevel_port=a.highlevel_port,
+        contacts=a.contacts,
+        seed=a.seed,
+        rate_limits=a.rate_limits,
+        error_rate=a.error_rate,
+        latency_ms=a.latency_ms,
+        highlevel=hl,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(argv)
+    sandbox = Sandbox(config).start()
+    hl = config.highlevel
+    print(f"HighLevel sandbox  {sandbox.base_url('highlevel')}")
+    print(f"  HIGHLEVEL_BASE_URL={sandbox.base_url('highlevel')}")
+    print(f"  HIGHLEVEL_TOKEN={hl.token}   HIGHLEVEL_LOCATION_ID={hl.location_id}")
+    print(f"  OAuth client: HIGHLEVEL_CLIENT_ID={hl.client_id} HIGHLEVEL_CLIENT_SECRET={hl.client_secret}")
+    print(f"  seed={config.seed} contacts={config.contacts} rate-limits={config.rate_limits}", flush=True)
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stopped.wait()
+    sandbox.stop()
+    print("sandbox stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Rate limiting, fault injection and request statistics shared by the sandbox apps."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+@dataclass
+class RateLimitSettings:
+    enabled: bool = True
+    burst_max: int = 100
+    interval_ms: int = 10_000
+    daily_limit: int = 200_000
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    headers: dict[str, str]
+    daily_exhausted: bool = False
+
+
+class SlidingWindowLimiter:
+    """Per-key sliding log: at most `burst_max` accepted requests in any `interval_ms`, and a daily quota."""
+
+    def __init__(self, settings: RateLimitSettings) -> None:
+        self.settings = settings
+        self._log: dict[str, deque[float]] = {}
+        self._daily: Counter[tuple[str, str]] = Counter()
+
+    def check(self, key: str, now: float | None = None) -> Decision:
+        s = self.settings
+        now = time.monotonic() if now is None else now
+        day = datetime.now(UTC).date().isoformat()
+        if not s.enabled:
+            self._daily[(key, day)] += 1
+            return Decision(True, {})
+        log = self._log.setdefault(key, deque())
+        while log and log[0] <= now - s.interval_ms / 1000:
+            log.popleft()
+        used_today = self._daily[(key, day)]
+        daily_ok = used_today < s.daily_limit
+        burst_ok = len(log) < s.burst_max
+        allowed = daily_ok and burst_ok
+        if allowed:
+            log.append(now)
+            self._daily[(key, day)] += 1
+            used_today += 1
+        headers = {
+            "X-RateLimit-Limit-Daily": str(s.daily_limit),
+            "X-RateLimit-Daily-Remaining": str(max(0, s.daily_limit - used_today)),
+            "X-RateLimit-Interval-Milliseconds": str(s.interval_ms),
+            "X-RateLimit-Max": str(s.burst_max),
+            "X-RateLimit-Remaining": str(max(0, s.burst_max - len(log))),
+        }
+        return Decision(allowed, headers, daily_exhausted=not daily_ok)
+
+    def reset(self) -> None:
+        self._log.clear()
+        self._daily.clear()
+
+
+@dataclass
+class Faults:
+    """Injected misbehaviour: a share of requests answered with 5xx, and added latency."""
+
+    error_rate: float = 0.0
+    latency_ms: int = 0
+    error_status: int = 503
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+    def should_fail(self) -> bool:
+        return self.error_rate > 0 and self.rng.random() < self.error_rate
+
+
+@dataclass
+class Stats:
+    """Counts of what the sandbox answered, for tests and benchmarks (GET /_sandbox/stats)."""
+
+    total: int = 0
+    by_status: Counter[int] = field(default_factory=Counter)
+    by_route: Counter[str] = field(default_factory=Counter)
+    writes: int = 0
+
+    def record(self, method: str, path: str, status: int, is_write: bool) -> None:
+        self.total += 1
+        self.by_status[status] += 1
+        self.by_route[f"{method} {path}"] += 1
+        if is_write and status < 400:
+            self.writes += 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "total": self.total,
+            "writes": self.writes,
+            "rate_limited": self.by_status.get(429, 0),
+            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+            "by_route": dict(self.by_route.most_common()),
+        }

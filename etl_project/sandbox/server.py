@@ -1,0 +1,138 @@
+"""Serve the sandbox apps over real HTTP on loopback, in a background thread or the foreground (CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from etl_project.sandbox.admin import register_admin
+from etl_project.sandbox.highlevel.app import create_app as create_highlevel_app
+from etl_project.sandbox.highlevel.store import HighLevelSettings, HighLevelStore
+from etl_project.sandbox.limits import Faults, RateLimitSettings, SlidingWindowLimiter, Stats
+from etl_project.sandbox.people import make_people
+
+
+@dataclass
+class SandboxConfig:
+    host: str = "127.0.0.1"
+    highlevel_port: int = 0  # 0: any free port
+    contacts: int = 300
+    seed: int = 42
+    rate_limits: str = "real"  # real | off
+    error_rate: float = 0.0
+    latency_ms: int = 0
+    highlevel: HighLevelSettings = field(default_factory=HighLevelSettings)
+
+
+@dataclass
+class PlatformSandbox:
+    name: str
+    app: FastAPI
+    port: int
+    limiter: SlidingWindowLimiter
+    faults: Faults
+    stats: Stats
+    store: Any
+
+
+class Sandbox:
+    """All stand-ins of one session, with their state; `start()` binds the sockets and serves them."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.platforms: dict[str, PlatformSandbox] = {}
+        self._servers: list[uvicorn.Server] = []
+        self._thread: threading.Thread | None = None
+        self._sockets: list[socket.socket] = []
+        self._build_highlevel()
+
+    def _people(self, count: int, seed: int) -> list[Any]:
+        return make_people(seed, count)
+
+    def _build_highlevel(self) -> None:
+        cfg = self.config
+        store = HighLevelStore(cfg.highlevel)
+        limiter = SlidingWindowLimiter(RateLimitSettings(enabled=cfg.rate_limits == "real"))
+        faults = Faults(error_rate=cfg.error_rate, latency_ms=cfg.latency_ms)
+        stats = Stats()
+
+        def reset(contacts: int | None, seed: int | None) -> None:
+            n, s = contacts if contacts is not None else cfg.contacts, seed if seed is not None else cfg.seed
+            store.seed(self._people(n, s), n, s)
+
+        reset(None, None)
+        app = create_highlevel_app(store, limiter, faults, stats)
+
+        def counts() -> dict[str, int]:
+            return {
+                "contacts": len(store.contacts),
+                "tasks": sum(len(v) for v in store.tasks.values()),
+                "notes": sum(len(v) for v in store.notes.values()),
+                "appointments": sum(len(v) for v in store.appointments.values()),
+            }
+
+        register_admin(app, reset, limiter, faults, stats, counts)
+        self.platforms["highlevel"] = PlatformSandbox(
+            "highlevel", app, cfg.highlevel_port, limiter, faults, stats, store
+        )
+
+    def base_url(self, name: str) -> str:
+        return f"http://{self.config.host}:{self.platforms[name].port}"
+
+    def _bind(self, port: int) -> socket.socket:
+        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
+        # and without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((self.config.host, port))
+        sock.listen(2048)
+        sock.setblocking(False)
+        return sock
+
+    def start(self) -> Sandbox:
+        """Bind every port now (so the URLs are known) and serve in a daemon thread."""
+        for platform in self.platforms.values():
+            sock = self._bind(platform.port)
+            platform.port = sock.getsockname()[1]
+            self._sockets.append(sock)
+            config = uvicorn.Config(platform.app, log_level="warning", access_log=False, lifespan="off")
+            self._servers.append(uvicorn.Server(config))
+
+        async def serve_all() -> None:
+            await asyncio.gather(*(s.serve(sockets=[k]) for s, k in zip(self._servers, self._sockets, strict=True)))
+
+        self._thread = threading.Thread(target=lambda: asyncio.run(serve_all()), name="sandbox", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not all(s.started for s in self._servers):
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("sandbox servers did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for sock in self._sockets:
+            sock.close()
+
+    def wait(self) -> None:
+        """Block until the servers stop (Ctrl-C in the CLI)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

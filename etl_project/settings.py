@@ -1,0 +1,37 @@
+"""Process-level settings read from the environment (and a `.env` file in the working directory).
+
+The only module besides the CLIs that reads the environment. Secrets are not read here: they are bound as
+`dg.EnvVar` in `definitions.py`, so they never appear in run config, logs or metadata.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+from etl_project.platforms.highlevel.settings import REAL_BASE_URL as HIGHLEVEL_REAL_BASE_URL
+
+load_dotenv(Path.cwd() / ".env", override=False)
+
+DEFAULT_START_DATE = "2026-01-01"
+
+
+def partitions_start_date() -> str:
+    value = os.environ.get("ETL_PARTITIONS_START", DEFAULT_START_DATE)
+    date.fromisoformat(value)  # fail at load time with a clear error, not in a run
+    return value
+
+
+def duckdb_path() -> str:
+    return os.environ.get("ETL_DUCKDB_PATH", str(Path("data") / "etl.duckdb"))
+
+
+def highlevel_base_url() -> str:
+    return os.environ.get("HIGHLEVEL_BASE_URL", HIGHLEVEL_REAL_BASE_URL)
+
+
+def highlevel_uses_oauth() -> bool:
+    return bool(os.environ.get("HIGHLEVEL_CLIENT_ID"))

@@ -1,0 +1,1 @@
+SELECT cursor_at FROM extract_cursors WHERE platform = $platform AND kind = $kind;

@@ -1,0 +1,261 @@
+"""The DuckDB warehouse: idempotent landing of extracted batches, quarantine, the window ledger and cursors.
+
+DuckDB admits one writing process at a time, so every method opens a connection for one short transaction
+and closes it; nothing holds the file across an HTTP call. Batches reach SQL as registered DataFrames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from etl_project.platforms.validation import Rejected
+from etl_project.warehouse.sql import create_statements, load_sql
+from etl_project.warehouse.tables import kind_table
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+
+def canonical_json(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def payload_hash(payload_json: str) -> str:
+    return hashlib.sha256(payload_json.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Record:
+    """A validated record ready to land: its id, parent (for child kinds) and payload as received."""
+
+    record_id: str
+    payload: Mapping[str, Any]
+    parent_id: str | None = None
+
+
+@dataclass
+class LandResult:
+    records: int = 0
+    new_records: int = 0
+    changed: int = 0
+    versions_added: int = 0
+    quarantined: int = 0
+    deleted: int = 0
+
+    def add(self, other: LandResult) -> None:
+        for name in vars(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where a run sits: its partition, the partition's window, the span actually read, and its run."""
+
+    partition_key: str
+    start: datetime
+    end: datetime
+    read_from: datetime
+    read_to: datetime
+    run_id: str
+    is_backfill: bool
+
+
+@dataclass(frozen=True)
+class Batch:
+    platform: str
+    kind: str
+    window: Window
+    records: Sequence[Record]
+    rejected: Sequence[Rejected] = ()
+    parents: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    platform: str
+    kind: str
+    window: Window
+    result: LandResult
+    requests: int
+
+
+class Warehouse:
+    def __init__(self, connect: Connect) -> None:
+        self._connect = connect
+
+    def ensure_schema(self) -> None:
+        with self._connect() as con:
+            for statement in create_statements():
+                con.execute(statement)
+
+    def land(
+        self,
+        platform: str,
+        kind: str,
+        window: Window,
+        records: Sequence[Record],
+        rejected: Iterable[Rejected] = (),
+        parents: Sequence[str] | None = None,
+    ) -> LandResult:
+        """Land one batch in its own transaction (see `land_batches`)."""
+        return self.land_batches([Batch(platform, kind, window, records, list(rejected), parents)])[0]
+
+    def land_batches(self, batches: Sequence[Batch]) -> list[LandResult]:
+        """Land several batches in one short transaction: raw versions, current state, quarantine, deletions.
+
+        Opening a DuckDB file costs milliseconds, so extraction stages pages in memory and lands them together.
+        A batch's `parents`, for child kinds, lists the parents whose complete child lists it holds.
+        """
+        now = datetime.now(UTC)
+        results = []
+        with self._connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                results = [self._land_one(con, batch, now) for batch in batches]
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return results
+
+    def _land_one(self, con: duckdb.DuckDBPyConnection, b: Batch, now: datetime) -> LandResult:
+        table = kind_table(b.platform, b.kind)
+        unique = {r.record_id: r for r in b.records}  # one row per id: the last version seen in this batch
+        rejects = _rejected_frame(b.rejected)
+        con.register("batch", _batch_frame(unique.values()))
+        con.register("rejected", rejects)
+        con.register("parents", pd.DataFrame({"parent_id": pd.Series(list(b.parents or []), dtype=object)}))
+        params = {
+            "platform": b.platform,
+            "kind": b.kind,
+            "partition_key": b.window.partition_key,
+            "run_id": b.window.run_id,
+            "extracted_at": now,
+        }
+        result = LandResult(records=len(unique), quarantined=len(rejects))
+        counts = con.execute(load_sql("count_batch_changes").format(table=table.table)).fetchone()
+        result.new_records, result.changed = counts or (0, 0)
+        result.versions_added = len(con.execute(load_sql("insert_raw_records"), params).fetchall())
+        con.execute(load_sql(table.merge_sql), _subset(params, "partition_key", "run_id", "extracted_at"))
+        con.execute(load_sql("resolve_quarantine"), _subset(params, "platform", "kind", "extracted_at"))
+        con.execute(load_sql("insert_quarantine"), params)
+        if b.parents:
+            sql = load_sql("mark_missing_children").format(table=table.table)
+            result.deleted = len(con.execute(sql, {"extracted_at": now}).fetchall())
+        for name in ("batch", "rejected", "parents"):
+            con.unregister(name)
+        return result
+
+    def record_windows(self, entries: Sequence[LedgerEntry]) -> None:
+        """Mark windows complete, after their records landed (a crash in between only means a redo)."""
+        finished = datetime.now(UTC)
+        with self._connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            for e in entries:
+                w, r = e.window, e.result
+                con.execute(
+                    load_sql("upsert_extract_ledger"),
+                    {
+                        "platform": e.platform,
+                        "kind": e.kind,
+                        "partition_key": w.partition_key,
+                        "window_start": w.start,
+                        "window_end": w.end,
+                        "read_from": w.read_from,
+                        "read_to": w.read_to,
+                        "run_id": w.run_id,
+                        "is_backfill": w.is_backfill,
+                        "records": r.records,
+                        "new_records": r.new_records,
+                        "changed": r.changed,
+                        "quarantined": r.quarantined,
+                        "requests": e.requests,
+                        "finished_at": finished,
+                    },
+                )
+            con.execute("COMMIT")
+
+    def record_window(self, platform: str, kind: str, window: Window, result: LandResult, requests: int) -> None:
+        self.record_windows([LedgerEntry(platform, kind, window, result, requests)])
+
+    def get_cursor(self, platform: str, kind: str) -> datetime | None:
+        with self._connect() as con:
+            row = con.execute(load_sql("select_extract_cursor"), {"platform": platform, "kind": kind}).fetchone()
+        return row[0] if row else None
+
+    def advance_cursor(self, platform: str, kind: str, cursor_at: datetime, run_id: str) -> None:
+        with self._connect() as con:
+            con.execute(
+                load_sql("advance_extract_cursor"),
+                {
+                    "platform": platform,
+                    "kind": kind,
+                    "cursor_at": cursor_at,
+                    "run_id": run_id,
+                    "updated_at": datetime.now(UTC),
+                },
+            )
+
+    def ledger_windows(self, platform: str, kind: str, keys: Sequence[str]) -> dict[str, tuple[datetime, datetime]]:
+        """The span each partition's last completed run actually read, by partition key."""
+        out = {}
+        with self._connect() as con:
+            for key in keys:
+                row = con.execute(
+                    load_sql("select_extract_ledger_row"), {"platform": platform, "kind": kind, "partition_key": key}
+                ).fetchone()
+                if row:
+                    out[key] = (row[0], row[1])
+        return out
+
+    def contacts_updated_between(self, spans: Sequence[tuple[datetime, datetime]]) -> list[list[str]]:
+        """For each [from, to) span, the contacts (landed or quarantined) last updated inside it."""
+        with self._connect() as con:
+            return [
+                [
+                    r[0]
+                    for r in con.execute(
+                        load_sql("select_contacts_updated_between"), {"read_from": a, "read_to": b}
+                    ).fetchall()
+                ]
+                for a, b in spans
+            ]
+
+    def landed_counts(self, platform: str) -> dict[str, tuple[int, int, int]]:
+        """kind → (current records, records held in quarantine, raw versions) for one platform."""
+        with self._connect() as con:
+            rows = con.execute(load_sql("select_landed_counts"), {"platform": platform}).fetchall()
+        return {kind: (landed, held, versions) for kind, landed, held, versions in rows}
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Read-only helper for summaries and tests."""
+        with self._connect() as con:
+            return con.execute(sql, dict(params or {})).fetchall()
+
+
+def _subset(params: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: params[k] for k in keys}
+
+
+def _batch_frame(records: Iterable[Record]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        body = canonical_json(r.payload)
+        rows.append((r.record_id, r.parent_id, body, payload_hash(body)))
+    return pd.DataFrame(rows, columns=["record_id", "parent_id", "payload", "payload_hash"], dtype=object)
+
+
+def _rejected_frame(rejected: Iterable[Rejected]) -> pd.DataFrame:
+    rows = []
+    for r in rejected:
+        body = canonical_json(r.payload)
+        rows.append((r.record_id, r.reason, body, payload_hash(body)))
+    return pd.DataFrame(rows, columns=["record_id", "reason", "payload", "payload_hash"], dtype=object)

@@ -1,0 +1,38 @@
+"""The fixed registry of landed record kinds: which table each lands in and how its current state merges.
+
+Table names reach SQL text only from this registry (identifiers cannot be bound parameters); data never does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KindTable:
+    platform: str
+    kind: str
+    table: str
+    child_of: str | None = None  # children are fetched as a whole list per parent
+
+    @property
+    def merge_sql(self) -> str:
+        return f"merge_into_{self.table}"
+
+
+KINDS: dict[tuple[str, str], KindTable] = {
+    (k.platform, k.kind): k
+    for k in (
+        KindTable("highlevel", "contacts", "ghl_contacts"),
+        KindTable("highlevel", "tasks", "ghl_tasks", child_of="contacts"),
+        KindTable("highlevel", "notes", "ghl_notes", child_of="contacts"),
+        KindTable("highlevel", "appointments", "ghl_appointments", child_of="contacts"),
+    )
+}
+
+
+def kind_table(platform: str, kind: str) -> KindTable:
+    try:
+        return KINDS[(platform, kind)]
+    except KeyError:
+        raise ValueError(f"no warehouse table for {platform}/{kind}") from None

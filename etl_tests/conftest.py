@@ -1,0 +1,52 @@
+"""Shared fixtures: a sandbox served over real loopback HTTP, clients and resources pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from etl_project.defs.resources import HighLevelResource
+from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient
+from etl_project.platforms.http import RetryPolicy
+from etl_project.sandbox.server import Sandbox, SandboxConfig
+
+TOKEN = "pit-sandbox-token"
+LOCATION = "loc-sandbox-0001"
+HEADERS = {"Authorization": f"Bearer {TOKEN}", "Version": "2021-07-28"}
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(SandboxConfig(contacts=60, seed=7, rate_limits="off")) as sb:
+        yield sb
+
+
+@pytest.fixture
+def hl_url(sandbox: Sandbox) -> str:
+    return sandbox.base_url("highlevel")
+
+
+@pytest.fixture
+def api(hl_url: str) -> Iterator[httpx.Client]:
+    """A bare HTTP client with valid credentials, for contract tests."""
+    with httpx.Client(base_url=hl_url, headers=HEADERS, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def hl_client(hl_url: str) -> Iterator[HighLevelClient]:
+    http = httpx.Client(base_url=hl_url, auth=BearerTokenAuth(TOKEN), timeout=10)
+    with HighLevelClient(http, LOCATION, retry=RetryPolicy(base_delay=0.01, max_delay=0.05)) as client:
+        yield client
+
+
+@pytest.fixture
+def resources(hl_url: str, tmp_path: Path) -> dict[str, object]:
+    return {
+        "highlevel": HighLevelResource(base_url=hl_url, token=TOKEN, location_id=LOCATION),
+        "duckdb": DuckDBResource(database=str(tmp_path / "warehouse.duckdb")),
+    }

@@ -1,0 +1,90 @@
+"""Warehouse SQL on a real temporary DuckDB file: idempotent landing, version guard, deletions, cursors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from etl_project.platforms.validation import Rejected
+from etl_project.warehouse.store import Record, Warehouse, Window
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+WINDOW = Window("2026-11-01", T0, T0 + timedelta(days=1), T0, T0 + timedelta(days=1), "run-1", False)
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    path = str(tmp_path / "w.duckdb")
+
+    @contextmanager
+    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
+        con = duckdb.connect(path)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    wh = Warehouse(connect)
+    wh.ensure_schema()
+    wh.ensure_schema()  # DDL is idempotent
+    return wh
+
+
+def contact(cid: str, updated: str, first: str = "Ann") -> Record:
+    return Record(
+        cid,
+        {"id": cid, "firstName": first, "tags": ["x"], "dateAdded": "2026-10-01T00:00:00.000Z", "dateUpdated": updated},
+    )
+
+
+def test_relanding_the_same_batch_adds_nothing(warehouse: Warehouse) -> None:
+    batch = [contact("a", "2026-11-01T01:00:00.000Z"), contact("b", "2026-11-01T02:00:00.000Z")]
+    first = warehouse.land("highlevel", "contacts", WINDOW, batch)
+    again = warehouse.land("highlevel", "contacts", WINDOW, batch)
+    assert (first.new_records, first.versions_added) == (2, 2)
+    assert (again.new_records, again.changed, again.versions_added) == (0, 0, 0)
+    assert warehouse.query("SELECT count(*) FROM raw_records") == [(2,)]
+    assert warehouse.query("SELECT count(*) FROM ghl_contacts") == [(2,)]
+
+
+def test_a_change_adds_a_version_and_an_older_one_never_overwrites(warehouse: Warehouse) -> None:
+    warehouse.land("highlevel", "contacts", WINDOW, [contact("a", "2026-11-01T01:00:00.000Z")])
+    newer = warehouse.land("highlevel", "contacts", WINDOW, [contact("a", "2026-11-01T05:00:00.000Z", "Anna")])
+    assert (newer.changed, newer.versions_added) == (1, 1)
+    # A slow backfill lands an older version after the newer one: history keeps it, current state does not.
+    warehouse.land("highlevel", "contacts", WINDOW, [contact("a", "2026-11-01T03:00:00.000Z", "Old")])
+    assert warehouse.query("SELECT first_name, tags FROM ghl_contacts") == [("Anna", ["x"])]
+    assert warehouse.query("SELECT count(*) FROM raw_records") == [(3,)]
+
+
+def test_quarantine_keeps_payload_and_reason_and_resolves(warehouse: Warehouse) -> None:
+    bad = Rejected("a", "email: not a valid email address", {"id": "a", "email": "a@"})
+    result = warehouse.land("highlevel", "contacts", WINDOW, [], [bad])
+    warehouse.land("highlevel", "contacts", WINDOW, [], [bad])
+    assert result.quarantined == 1
+    assert warehouse.query("SELECT record_id, reason, payload->>'email' FROM quarantine") == [
+        ("a", "email: not a valid email address", "a@")
+    ]
+    warehouse.land("highlevel", "contacts", WINDOW, [contact("a", "2026-11-01T06:00:00.000Z")])
+    assert warehouse.query("SELECT resolved_at IS NOT NULL FROM quarantine") == [(True,)]
+
+
+def test_child_missing_from_a_complete_list_is_marked_deleted(warehouse: Warehouse) -> None:
+    task = Record("t1", {"id": "t1", "title": "Call", "dueDate": "2026-11-02T00:00:00Z", "completed": False}, "p1")
+    other = Record("t2", {"id": "t2", "title": "Mail", "dueDate": "2026-11-02T00:00:00Z", "completed": True}, "p2")
+    warehouse.land("highlevel", "tasks", WINDOW, [task, other], parents=["p1", "p2"])
+    result = warehouse.land("highlevel", "tasks", WINDOW, [], parents=["p1"])
+    assert result.deleted == 1
+    assert warehouse.query("SELECT id, is_deleted FROM ghl_tasks ORDER BY id") == [("t1", True), ("t2", False)]
+
+
+def test_cursor_moves_forward_only(warehouse: Warehouse) -> None:
+    assert warehouse.get_cursor("highlevel", "contacts") is None
+    warehouse.advance_cursor("highlevel", "contacts", T0 + timedelta(hours=5), "r1")
+    warehouse.advance_cursor("highlevel", "contacts", T0 + timedelta(hours=2), "r2")
+    assert warehouse.get_cursor("highlevel", "contacts") == T0 + timedelta(hours=5)
