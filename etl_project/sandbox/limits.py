@@ -37,8 +37,14 @@ class SlidingWindowLimiter:
         now = time.monotonic() if now is None else now
         day = datetime.now(UTC).date().isoformat()
         if not s.enabled:
+            # Limits off: still send the headers (clients read them), announcing a budget nobody reaches.
             self._daily[(key, day)] += 1
-            return Decision(True, {})
+            unlimited = "1000000000"
+            return Decision(True, {
+                "X-RateLimit-Limit-Daily": unlimited, "X-RateLimit-Daily-Remaining": unlimited,
+                "X-RateLimit-Interval-Milliseconds": str(s.interval_ms), "X-RateLimit-Max": unlimited,
+                "X-RateLimit-Remaining": unlimited,
+            })
         log = self._log.setdefault(key, deque())
         while log and log[0] <= now - s.interval_ms / 1000:
             log.popleft()
