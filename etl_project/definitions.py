@@ -7,8 +7,9 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project import settings
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
-from etl_project.defs.resources import HighLevelResource
+from etl_project.defs.resources import HighLevelResource, SendAppResource
 from etl_project.defs.schedules import extract_job, hourly_extract, nightly_reconciliation
+from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts
 
 
 def highlevel_resource() -> HighLevelResource:
@@ -28,11 +29,16 @@ def highlevel_resource() -> HighLevelResource:
 
 
 defs = dg.Definitions(
-    assets=[ghl_contacts, *ghl_child_assets],
+    assets=[ghl_contacts, *ghl_child_assets, sendapp_contacts, *sendapp_child_assets],
     jobs=[extract_job],
     schedules=[hourly_extract, nightly_reconciliation],
     resources={
         "highlevel": highlevel_resource(),
+        "sendapp": SendAppResource(
+            base_url=settings.sendapp_base_url(),
+            api_key=dg.EnvVar("SENDAPP_API_KEY"),
+            channel_token=dg.EnvVar("SENDAPP_CHANNEL_TOKEN"),
+        ),
         "duckdb": DuckDBResource(database=settings.duckdb_path()),
     },
     # Steps of one run share a platform's rate budget and DuckDB's single writer: run them in one process.

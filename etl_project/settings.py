@@ -13,6 +13,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from etl_project.platforms.highlevel.settings import REAL_BASE_URL as HIGHLEVEL_REAL_BASE_URL
+from etl_project.platforms.sendapp.settings import REAL_BASE_URL as SENDAPP_REAL_BASE_URL
 
 load_dotenv(Path.cwd() / ".env", override=False)
 
@@ -35,3 +36,7 @@ def highlevel_base_url() -> str:
 
 def highlevel_uses_oauth() -> bool:
     return bool(os.environ.get("HIGHLEVEL_CLIENT_ID"))
+
+
+def sendapp_base_url() -> str:
+    return os.environ.get("SENDAPP_BASE_URL", SENDAPP_REAL_BASE_URL)

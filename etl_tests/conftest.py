@@ -9,13 +9,15 @@ import httpx
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from etl_project.defs.resources import HighLevelResource
+from etl_project.defs.resources import HighLevelResource, SendAppResource
 from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient
 from etl_project.platforms.http import RetryPolicy
 from etl_project.sandbox.server import Sandbox, SandboxConfig
 
 TOKEN = "pit-sandbox-token"
 LOCATION = "loc-sandbox-0001"
+SENDAPP_KEY = "sandbox-sendapp-key"
+SENDAPP_CHANNEL = "sandbox-channel-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Version": "2021-07-28"}
 
 
@@ -45,8 +47,17 @@ def hl_client(hl_url: str) -> Iterator[HighLevelClient]:
 
 
 @pytest.fixture
-def resources(hl_url: str, tmp_path: Path) -> dict[str, object]:
+def sendapp_url(sandbox: Sandbox) -> str:
+    return sandbox.api_url("sendapp")
+
+
+@pytest.fixture
+def resources(hl_url: str, sendapp_url: str, tmp_path: Path) -> dict[str, object]:
     return {
         "highlevel": HighLevelResource(base_url=hl_url, token=TOKEN, location_id=LOCATION),
+        # The sandbox runs with limits off here; pacing is covered by client tests and the benchmark.
+        "sendapp": SendAppResource(
+            base_url=sendapp_url, api_key=SENDAPP_KEY, channel_token=SENDAPP_CHANNEL, min_interval_seconds=0.0
+        ),
         "duckdb": DuckDBResource(database=str(tmp_path / "warehouse.duckdb")),
     }

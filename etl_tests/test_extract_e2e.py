@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,13 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
 from etl_project.defs.partitions import MODE_TAG
-from etl_project.defs.resources import HighLevelResource
+from etl_project.defs.resources import HighLevelResource, SendAppResource
+from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts
 from etl_project.sandbox.server import Sandbox
-from etl_tests.conftest import HEADERS, LOCATION, TOKEN
+from etl_project.warehouse.store import Warehouse
+from etl_tests.conftest import HEADERS, LOCATION, SENDAPP_KEY, TOKEN
 
-ASSETS = [ghl_contacts, *ghl_child_assets]
-TABLES = {"contacts": "ghl_contacts", "tasks": "ghl_tasks", "notes": "ghl_notes", "appointments": "ghl_appointments"}
+ASSETS = [ghl_contacts, *ghl_child_assets, sendapp_contacts, *sendapp_child_assets]
 
 
 def today() -> date:
@@ -35,32 +38,38 @@ def db(resources: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(resources["duckdb"].database, read_only=True)
 
 
-def landed_plus_quarantined(resources: dict[str, Any]) -> dict[str, int]:
-    with db(resources) as con:
-        out = {}
-        for kind, table in TABLES.items():
-            landed = con.execute(f"SELECT count(*) FROM {table} WHERE NOT is_deleted").fetchone()[0]  # type: ignore[index]
-            held = con.execute(
-                "SELECT count(DISTINCT record_id) FROM quarantine WHERE kind = ? AND resolved_at IS NULL", [kind]
-            ).fetchone()[0]  # type: ignore[index]
-            out[kind] = landed + held
-        return out
+def landed_plus_quarantined(resources: dict[str, Any], platform: str) -> dict[str, int]:
+    @contextmanager
+    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
+        with db(resources) as con:
+            yield con
+
+    return {kind: landed + held for kind, (landed, held, _) in Warehouse(connect).landed_counts(platform).items()}
+
+
+def sandbox_counts(sandbox: Sandbox, platform: str) -> dict[str, int]:
+    counts = httpx.get(f"{sandbox.base_url(platform)}/_sandbox/stats").json()["counts"]
+    counts.pop("messages", None)
+    return dict(counts)
 
 
 def test_backfill_lands_everything_and_a_rerun_adds_nothing(sandbox: Sandbox, resources: dict[str, Any]) -> None:
     first = today() - timedelta(days=91)
     result = dg.materialize(ASSETS, resources=resources, tags=backfill_tags(first, today()))
     assert result.success
-    counts = httpx.get(f"{sandbox.base_url('highlevel')}/_sandbox/stats").json()["counts"]
-    assert landed_plus_quarantined(resources) == counts
+    for platform in ("highlevel", "sendapp"):
+        assert landed_plus_quarantined(resources, platform) == sandbox_counts(sandbox, platform), platform
     with db(resources) as con:
         raw_before = con.execute("SELECT count(*) FROM raw_records").fetchone()
-        ledger = con.execute("SELECT count(*) FROM extract_ledger WHERE kind = 'contacts'").fetchone()
+        ledger = con.execute(
+            "SELECT count(*) FROM extract_ledger WHERE platform = 'highlevel' AND kind = 'contacts'"
+        ).fetchone()
     assert ledger == (92,), "one ledger row per partition of the range"
 
     again = dg.materialize(ASSETS, resources=resources, tags=backfill_tags(first, today()))
-    meta = again.asset_materializations_for_node("ghl_contacts")[0].metadata
-    assert meta["new"].value == 0 and meta["changed"].value == 0
+    for asset in ("ghl_contacts", "ghl_tasks", "sendapp_contacts", "sendapp_notes"):
+        meta = again.asset_materializations_for_node(asset)[0].metadata
+        assert meta["new"].value == 0 and meta["changed"].value == 0, asset
     with db(resources) as con:
         assert con.execute("SELECT count(*) FROM raw_records").fetchone() == raw_before
         assert con.execute("SELECT count(*) - count(DISTINCT id) FROM ghl_tasks").fetchone() == (0,)
@@ -71,13 +80,16 @@ def test_bad_email_is_quarantined_with_reason_and_run_succeeds(sandbox: Sandbox,
     assert result.success
     with db(resources) as con:
         rows = con.execute(
-            "SELECT record_id, reason, payload->>'email' FROM quarantine WHERE kind='contacts'"
+            "SELECT record_id, reason, payload->>'email' FROM quarantine WHERE platform = 'highlevel' "
+            "AND kind = 'contacts'"
         ).fetchall()
+        sendapp_rows = con.execute("SELECT reason FROM quarantine WHERE platform = 'sendapp'").fetchall()
     assert rows, "the seed holds contacts with malformed emails"
     assert all("email" in reason and "valid email" in reason for _, reason, _ in rows)
     meta = result.asset_materializations_for_node("ghl_contacts")[0].metadata
     assert meta["quarantined"].value == len(rows)
     assert "quarantine_reasons" in meta
+    assert sendapp_rows and all("email" in r for (r,) in sendapp_rows)
 
 
 def test_live_run_picks_up_an_update_and_moves_the_cursor(sandbox: Sandbox, resources: dict[str, Any]) -> None:
@@ -113,9 +125,10 @@ def test_live_run_picks_up_an_update_and_moves_the_cursor(sandbox: Sandbox, reso
     assert cursor is not None and cursor[0] >= datetime.now(UTC) - timedelta(minutes=5)
 
 
-def _materialize_range(url: str, database: str, first: str, last: str) -> bool:
+def _materialize_range(url: str, sendapp: str, database: str, first: str, last: str) -> bool:
     resources = {
         "highlevel": HighLevelResource(base_url=url, token=TOKEN, location_id=LOCATION),
+        "sendapp": SendAppResource(base_url=sendapp, api_key=SENDAPP_KEY, min_interval_seconds=0.0),
         "duckdb": DuckDBResource(database=database),
     }
     tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
@@ -123,13 +136,15 @@ def _materialize_range(url: str, database: str, first: str, last: str) -> bool:
 
 
 def test_parallel_backfill_runs_share_duckdb_without_lock_failures(sandbox: Sandbox, tmp_path: Path) -> None:
-    url, database = sandbox.base_url("highlevel"), str(tmp_path / "shared.duckdb")
+    url, sendapp, database = sandbox.base_url("highlevel"), sandbox.api_url("sendapp"), str(tmp_path / "shared.duckdb")
     start = today() - timedelta(days=90)
     ranges = [(start + timedelta(days=30 * i), start + timedelta(days=30 * i + 29)) for i in range(3)]
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(3) as pool:
-        outcomes = pool.starmap(_materialize_range, [(url, database, a.isoformat(), b.isoformat()) for a, b in ranges])
+        outcomes = pool.starmap(
+            _materialize_range, [(url, sendapp, database, a.isoformat(), b.isoformat()) for a, b in ranges]
+        )
     assert outcomes == [True, True, True]
     with duckdb.connect(database, read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM extract_ledger WHERE kind = 'contacts'").fetchone() == (90,)
+        assert con.execute("SELECT count(*) FROM extract_ledger WHERE kind = 'contacts'").fetchone() == (180,)
         assert con.execute("SELECT count(*) - count(DISTINCT id) FROM ghl_contacts").fetchone() == (0,)

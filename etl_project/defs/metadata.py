@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from etl_project.extract.highlevel import ExtractReport
+from etl_project.extract.runs import ExtractReport
 from etl_project.warehouse.store import Window
 
 

@@ -14,6 +14,8 @@ from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient, OA
 from etl_project.platforms.highlevel.auth import DEFAULT_TOKEN_STORE
 from etl_project.platforms.highlevel.settings import DEFAULT_LOOKBACK_MINUTES, REAL_BASE_URL
 from etl_project.platforms.http import RetryPolicy
+from etl_project.platforms.sendapp import SendAppClient
+from etl_project.platforms.sendapp.settings import REAL_BASE_URL as SENDAPP_REAL_BASE_URL
 from etl_project.warehouse.store import Warehouse
 
 
@@ -61,6 +63,27 @@ class HighLevelResource(dg.ConfigurableResource):
             search_date_format=self.search_date_format,
             page_limit=self.page_limit,
         )
+
+
+class SendAppResource(dg.ConfigurableResource):
+    """SendApp (WhatsApp CRM) for one account: base URL is the account's domain + `/api`."""
+
+    base_url: str = Field(default=SENDAPP_REAL_BASE_URL, description="The account's API base (domain + /api).")
+    api_key: str = Field(description="The account's API key (bind with dg.EnvVar).")
+    channel_token: str | None = Field(default=None, description="WhatsApp channel token for sending messages.")
+    timeout_seconds: float = Field(default=30.0, description="Per-request timeout.")
+    min_interval_seconds: float = Field(
+        default=1.0,
+        description="Pacing: at least this long between requests (SendApp's modeled limit is 60 requests a minute).",
+    )
+    max_attempts: int = Field(default=6, description="Attempts per request on 429/5xx/transport errors.")
+    max_total_wait_seconds: float = Field(default=180.0, description="Cap on time spent waiting to retry.")
+    lookback_minutes: int = Field(default=15, description="Overlap re-read before each window.")
+
+    def get_client(self) -> SendAppClient:
+        http = httpx.Client(base_url=self.base_url, timeout=self.timeout_seconds)
+        retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
+        return SendAppClient(http, self.api_key, min_interval=self.min_interval_seconds, retry=retry)
 
 
 def get_warehouse(duckdb: DuckDBResource) -> Warehouse:

@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  HIGHLEVEL_BASE_URL={sandbox.base_url('highlevel')}")
     print(f"  HIGHLEVEL_TOKEN={hl.token}   HIGHLEVEL_LOCATION_ID={hl.location_id}")
     print(f"  OAuth client: HIGHLEVEL_CLIENT_ID={hl.client_id} HIGHLEVEL_CLIENT_SECRET={hl.client_secret}")
+    sa = config.sendapp
+    print(f"SendApp sandbox    {sandbox.api_url('sendapp')}")
+    print(f"  SENDAPP_BASE_URL={sandbox.api_url('sendapp')}")
+    print(f"  SENDAPP_API_KEY={sa.api_key}   SENDAPP_CHANNEL_TOKEN={sa.channel_token}")
     print(f"  seed={config.seed} contacts={config.contacts} rate-limits={config.rate_limits}", flush=True)
     stopped = threading.Event()
 

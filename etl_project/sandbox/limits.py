@@ -40,11 +40,16 @@ class SlidingWindowLimiter:
             # Limits off: still send the headers (clients read them), announcing a budget nobody reaches.
             self._daily[(key, day)] += 1
             unlimited = "1000000000"
-            return Decision(True, {
-                "X-RateLimit-Limit-Daily": unlimited, "X-RateLimit-Daily-Remaining": unlimited,
-                "X-RateLimit-Interval-Milliseconds": str(s.interval_ms), "X-RateLimit-Max": unlimited,
-                "X-RateLimit-Remaining": unlimited,
-            })
+            return Decision(
+                True,
+                {
+                    "X-RateLimit-Limit-Daily": unlimited,
+                    "X-RateLimit-Daily-Remaining": unlimited,
+                    "X-RateLimit-Interval-Milliseconds": str(s.interval_ms),
+                    "X-RateLimit-Max": unlimited,
+                    "X-RateLimit-Remaining": unlimited,
+                },
+            )
         log = self._log.setdefault(key, deque())
         while log and log[0] <= now - s.interval_ms / 1000:
             log.popleft()
@@ -64,6 +69,11 @@ class SlidingWindowLimiter:
             "X-RateLimit-Remaining": str(max(0, s.burst_max - len(log))),
         }
         return Decision(allowed, headers, daily_exhausted=not daily_ok)
+
+    def oldest(self, key: str) -> float:
+        """When the oldest request still inside `key`'s window was accepted (monotonic seconds)."""
+        log = self._log.get(key)
+        return log[0] if log else time.monotonic()
 
     def reset(self) -> None:
         self._log.clear()

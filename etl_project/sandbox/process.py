@@ -38,9 +38,14 @@ class SandboxProcess:
         if not self.base_urls:
             self.stop()
             raise RuntimeError("the sandbox did not start:\n" + "\n".join(self.banner))
-        for url in self.base_urls.values():
-            httpx.get(f"{url}/_sandbox/health", timeout=10).raise_for_status()
+        for name in self.base_urls:
+            httpx.get(f"{self.admin_url(name)}/_sandbox/health", timeout=10).raise_for_status()
         return self
+
+    def admin_url(self, name: str) -> str:
+        """The server root of a platform's stand-in (its API base may carry a path, like SendApp's /api)."""
+        url = self.base_urls[name]
+        return url[: -len("/api")] if url.endswith("/api") else url
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -17,6 +17,10 @@ from etl_project.sandbox.highlevel.app import create_app as create_highlevel_app
 from etl_project.sandbox.highlevel.store import HighLevelSettings, HighLevelStore
 from etl_project.sandbox.limits import Faults, RateLimitSettings, SlidingWindowLimiter, Stats
 from etl_project.sandbox.people import make_people
+from etl_project.sandbox.sendapp.app import create_app as create_sendapp_app
+from etl_project.sandbox.sendapp.store import SendAppSettings, SendAppStore
+
+API_PREFIX = {"sendapp": "/api"}
 
 
 @dataclass
@@ -28,7 +32,9 @@ class SandboxConfig:
     rate_limits: str = "real"  # real | off
     error_rate: float = 0.0
     latency_ms: int = 0
+    sendapp_port: int = 0
     highlevel: HighLevelSettings = field(default_factory=HighLevelSettings)
+    sendapp: SendAppSettings = field(default_factory=SendAppSettings)
 
 
 @dataclass
@@ -52,9 +58,21 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._sockets: list[socket.socket] = []
         self._build_highlevel()
+        self._build_sendapp()
 
-    def _people(self, count: int, seed: int) -> list[Any]:
-        return make_people(seed, count)
+    @staticmethod
+    def people_slices(count: int) -> dict[str, slice]:
+        """Which people each platform knows, so they overlap like real accounts: most SendApp and SendOwl people
+        are also in HighLevel, some are only in one platform."""
+        return {
+            "highlevel": slice(0, count),
+            "sendowl": slice(int(count * 0.4), int(count * 1.1)),
+            "sendapp": slice(int(count * 0.6), int(count * 1.2)),
+        }
+
+    def _people(self, name: str, count: int, seed: int) -> list[Any]:
+        part = self.people_slices(count)[name]
+        return make_people(seed, part.stop)[part]
 
     def _build_highlevel(self) -> None:
         cfg = self.config
@@ -65,7 +83,7 @@ class Sandbox:
 
         def reset(contacts: int | None, seed: int | None) -> None:
             n, s = contacts if contacts is not None else cfg.contacts, seed if seed is not None else cfg.seed
-            store.seed(self._people(n, s), n, s)
+            store.seed(self._people("highlevel", n, s), n, s)
 
         reset(None, None)
         app = create_highlevel_app(store, limiter, faults, stats)
@@ -83,8 +101,44 @@ class Sandbox:
             "highlevel", app, cfg.highlevel_port, limiter, faults, stats, store
         )
 
+    def _build_sendapp(self) -> None:
+        cfg = self.config
+        store = SendAppStore(cfg.sendapp)
+        per_minute = RateLimitSettings(
+            enabled=cfg.rate_limits == "real",
+            burst_max=cfg.sendapp.requests_per_minute,
+            interval_ms=60_000,
+            daily_limit=10**9,
+        )
+        limiter = SlidingWindowLimiter(per_minute)
+        faults = Faults(error_rate=cfg.error_rate, latency_ms=cfg.latency_ms)
+        stats = Stats()
+
+        def reset(contacts: int | None, seed: int | None) -> None:
+            n, s = contacts if contacts is not None else cfg.contacts, seed if seed is not None else cfg.seed
+            store.seed(self._people("sendapp", n, s), s)
+
+        reset(None, None)
+        app = create_sendapp_app(store, limiter, faults, stats)
+
+        def counts() -> dict[str, int]:
+            return {
+                "contacts": len(store.contacts),
+                "tasks": sum(len(v) for v in store.tasks.values()),
+                "notes": sum(len(v) for v in store.notes.values()),
+                "messages": len(store.messages),
+            }
+
+        register_admin(app, reset, limiter, faults, stats, counts)
+        self.platforms["sendapp"] = PlatformSandbox("sendapp", app, cfg.sendapp_port, limiter, faults, stats, store)
+
     def base_url(self, name: str) -> str:
+        """The server's root (the admin surface lives under /_sandbox/ there)."""
         return f"http://{self.config.host}:{self.platforms[name].port}"
+
+    def api_url(self, name: str) -> str:
+        """What a client uses as its base URL (SendApp's API lives under the account domain's /api)."""
+        return self.base_url(name) + API_PREFIX.get(name, "")
 
     def _bind(self, port: int) -> socket.socket:
         # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,

@@ -19,7 +19,7 @@ import pandas as pd
 
 from etl_project.platforms.validation import Rejected
 from etl_project.warehouse.sql import create_statements, load_sql
-from etl_project.warehouse.tables import kind_table
+from etl_project.warehouse.tables import KINDS, kind_table
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
@@ -216,14 +216,21 @@ class Warehouse:
                     out[key] = (row[0], row[1])
         return out
 
-    def contacts_updated_between(self, spans: Sequence[tuple[datetime, datetime]]) -> list[list[str]]:
-        """For each [from, to) span, the contacts (landed or quarantined) last updated inside it."""
+    def parents_updated_between(
+        self, platform: str, kind: str, spans: Sequence[tuple[datetime, datetime]]
+    ) -> list[list[str]]:
+        """For each [from, to) span, the parent records (landed or quarantined) last updated inside it."""
+        table = kind_table(platform, kind)
+        fields = ", ".join(f"payload ->> '{f}'" for f in table.payload_updated)
+        sql = load_sql("select_parents_updated_between").format(
+            table=table.table, updated_column=table.updated_column, payload_updated=f"COALESCE({fields}, NULL)"
+        )
         with self._connect() as con:
             return [
                 [
                     r[0]
                     for r in con.execute(
-                        load_sql("select_contacts_updated_between"), {"read_from": a, "read_to": b}
+                        sql, {"read_from": a, "read_to": b, "platform": platform, "kind": kind}
                     ).fetchall()
                 ]
                 for a, b in spans
@@ -231,9 +238,16 @@ class Warehouse:
 
     def landed_counts(self, platform: str) -> dict[str, tuple[int, int, int]]:
         """kind → (current records, records held in quarantine, raw versions) for one platform."""
+        out = {}
         with self._connect() as con:
-            rows = con.execute(load_sql("select_landed_counts"), {"platform": platform}).fetchall()
-        return {kind: (landed, held, versions) for kind, landed, held, versions in rows}
+            held = dict(con.execute(load_sql("count_quarantined_by_kind"), {"platform": platform}).fetchall())
+            versions = dict(con.execute(load_sql("count_raw_versions_by_kind"), {"platform": platform}).fetchall())
+            for (p, kind), table in KINDS.items():
+                if p != platform:
+                    continue
+                row = con.execute(load_sql("count_current_records").format(table=table.table)).fetchone()
+                out[kind] = (row[0] if row else 0, held.get(kind, 0), versions.get(kind, 0))
+        return out
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Read-only helper for summaries and tests."""

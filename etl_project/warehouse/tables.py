@@ -14,6 +14,8 @@ class KindTable:
     kind: str
     table: str
     child_of: str | None = None  # children are fetched as a whole list per parent
+    updated_column: str = "updated_at"  # for parents: the column children selection filters on
+    payload_updated: tuple[str, ...] = ("updated_at",)  # the same, in a (quarantined) raw payload
 
     @property
     def merge_sql(self) -> str:
@@ -23,10 +25,19 @@ class KindTable:
 KINDS: dict[tuple[str, str], KindTable] = {
     (k.platform, k.kind): k
     for k in (
-        KindTable("highlevel", "contacts", "ghl_contacts"),
+        KindTable(
+            "highlevel",
+            "contacts",
+            "ghl_contacts",
+            updated_column="date_updated",
+            payload_updated=("dateUpdated", "dateAdded"),
+        ),
         KindTable("highlevel", "tasks", "ghl_tasks", child_of="contacts"),
         KindTable("highlevel", "notes", "ghl_notes", child_of="contacts"),
         KindTable("highlevel", "appointments", "ghl_appointments", child_of="contacts"),
+        KindTable("sendapp", "contacts", "sendapp_contacts"),
+        KindTable("sendapp", "tasks", "sendapp_tasks", child_of="contacts"),
+        KindTable("sendapp", "notes", "sendapp_notes", child_of="contacts"),
     )
 }
 

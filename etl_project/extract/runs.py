@@ -1,22 +1,23 @@
-"""Extract HighLevel contacts for a run's windows, and the child records of the contacts that changed in them."""
+"""Extraction runs, platform-agnostic: page through records updated in each window, or fetch the complete child
+lists of the parents that changed, and stage everything into the warehouse. No Dagster here."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from etl_project.extract.staging import Stager
 from etl_project.platforms.errors import NotFoundError
-from etl_project.platforms.highlevel import HighLevelClient
+from etl_project.platforms.http import ApiClient
 from etl_project.platforms.pacing import RateLimitSnapshot
 from etl_project.platforms.validation import Parsed, Rejected
 from etl_project.warehouse.store import Batch, LandResult, Record, Warehouse, Window
 
-CHILD_KINDS = ("tasks", "notes", "appointments")
-PLATFORM = "highlevel"
+Pages = Callable[[datetime, datetime], Iterator[Parsed[Any]]]
+Fetch = Callable[[str], Parsed[Any]]
 
 
 @dataclass
@@ -35,59 +36,66 @@ class ExtractReport:
             self.reasons[r.reason.split(" (")[0][:120]] += 1
 
 
-def extract_contacts(client: HighLevelClient, warehouse: Warehouse, windows: Sequence[Window]) -> list[ExtractReport]:
-    """Contacts with `dateUpdated` in each window's [read_from, read_to), staged page by page.
+def _rate(client: ApiClient) -> RateLimitSnapshot:
+    return getattr(client.pacer, "last", RateLimitSnapshot())
+
+
+def extract_updated(
+    client: ApiClient,
+    warehouse: Warehouse,
+    platform: str,
+    kind: str,
+    pages: Pages,
+    windows: Sequence[Window],
+    updated_at: Callable[[Any], datetime],
+) -> list[ExtractReport]:
+    """Records updated in each window's [read_from, read_to), staged page by page.
 
     Memory holds at most the stager's buffer; the live cursor advances only after everything has landed.
     """
     stager = Stager(warehouse)
     reports = []
     for window in windows:
-        report = ExtractReport("contacts")
+        report = ExtractReport(kind)
         sent_before = client.requests_sent
-        for page in client.iter_contacts_updated(window.read_from, window.read_to):
-            records = [Record(model.id, raw) for model, raw in page.valid]
-            stager.add(Batch(PLATFORM, "contacts", window, records, page.rejected), report.land)
+        for page in pages(window.read_from, window.read_to):
+            records = [Record(str(model.id), raw) for model, raw in page.valid]
+            stager.add(Batch(platform, kind, window, records, page.rejected), report.land)
             report.note_rejects(page.rejected)
             for model, _ in page.valid:
-                if report.max_updated is None or model.updated_at > report.max_updated:
-                    report.max_updated = model.updated_at
+                stamp = updated_at(model)
+                if report.max_updated is None or stamp > report.max_updated:
+                    report.max_updated = stamp
         report.requests = client.requests_sent - sent_before
-        report.rate = client.window_pacer.last
-        stager.window_done(PLATFORM, "contacts", window, report.land, report.requests)
+        report.rate = _rate(client)
+        stager.window_done(platform, kind, window, report.land, report.requests)
         reports.append(report)
     stager.flush()
     for window, report in zip(windows, reports, strict=True):
         if not window.is_backfill and report.max_updated is not None:
-            warehouse.advance_cursor(PLATFORM, "contacts", report.max_updated, window.run_id)
+            warehouse.advance_cursor(platform, kind, report.max_updated, window.run_id)
     return reports
 
 
-def _fetcher(client: HighLevelClient, kind: str) -> Callable[[str], Parsed[Any]]:
-    fetchers: dict[str, Callable[[str], Parsed[Any]]] = {
-        "tasks": client.get_tasks,
-        "notes": client.get_notes,
-        "appointments": client.get_appointments,
-    }
-    return fetchers[kind]
-
-
 def extract_children(
-    client: HighLevelClient,
+    client: ApiClient,
     warehouse: Warehouse,
+    platform: str,
     kind: str,
+    fetch: Fetch,
     windows: Sequence[Window],
     parents_per_window: Sequence[Sequence[str]],
     parents_per_batch: int = 100,
 ) -> list[ExtractReport]:
-    """One request per parent (the API has no paging or date filter for children); whole lists per parent."""
-    fetch = _fetcher(client, kind)
-    client.ensure_daily_budget(len({p for listed in parents_per_window for p in listed}))
+    """One request per parent (no paging or date filter for children); each list is complete for its parent."""
+    budget = getattr(client, "ensure_daily_budget", None)
+    if budget is not None:
+        budget(len({p for listed in parents_per_window for p in listed}))
     stager = Stager(warehouse)
     reports = []
     fetched: set[str] = set()
     for window, listed in zip(windows, parents_per_window, strict=True):
-        # A contact in the lookback overlap of two windows is fetched once per run, not twice.
+        # A parent in the lookback overlap of two windows is fetched once per run, not twice.
         parent_ids = [p for p in listed if p not in fetched]
         fetched.update(parent_ids)
         report = ExtractReport(kind, parents=len(parent_ids))
@@ -100,16 +108,16 @@ def extract_children(
                 try:
                     parsed = fetch(parent_id)
                 except NotFoundError:
-                    # Deleted since the contact was extracted: its children are gone too.
+                    # Deleted since the parent was extracted: its children are gone too.
                     report.missing_parents += 1
                     continue
-                records.extend(Record(m.id, raw, parent_id) for m, raw in parsed.valid)
+                records.extend(Record(str(m.id), raw, parent_id) for m, raw in parsed.valid)
                 rejected.extend(parsed.rejected)
-            stager.add(Batch(PLATFORM, kind, window, records, rejected, parents=chunk), report.land)
+            stager.add(Batch(platform, kind, window, records, rejected, parents=chunk), report.land)
             report.note_rejects(rejected)
         report.requests = client.requests_sent - sent_before
-        report.rate = client.window_pacer.last
-        stager.window_done(PLATFORM, kind, window, report.land, report.requests)
+        report.rate = _rate(client)
+        stager.window_done(platform, kind, window, report.land, report.requests)
         reports.append(report)
     stager.flush()
     return reports

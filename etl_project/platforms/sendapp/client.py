@@ -1,0 +1,124 @@
+"""SendApp client over the modeled contact API (see `settings.py`) and the documented WhatsApp send endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from etl_project.platforms.http import ApiClient, RetryPolicy
+from etl_project.platforms.pacing import IntervalPacer
+from etl_project.platforms.sendapp import models
+from etl_project.platforms.sendapp import settings as s
+from etl_project.platforms.validation import Parsed, parse_records
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class SendAppClient(ApiClient):
+    platform = "sendapp"
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        api_key: str,
+        *,
+        min_interval: float = s.DEFAULT_MIN_INTERVAL,
+        retry: RetryPolicy | None = None,
+        **kwargs: Any,
+    ) -> None:
+        http.headers[s.AUTH_HEADER] = api_key
+        http.headers.setdefault("Accept", "application/json")
+        super().__init__(http, pacer=IntervalPacer(min_interval), retry=retry, **kwargs)
+
+    # -- contacts --------------------------------------------------------------------------------------------
+    def iter_contacts_updated(
+        self, start: datetime, end: datetime, per_page: int = s.MAX_PER_PAGE
+    ) -> Iterator[Parsed[models.Contact]]:
+        """Pages of contacts with `updated_at` in [start, end): `updated_since` filters, ascending order lets
+        the pager stop at `end`."""
+        page = 1
+        while True:
+            params = {s.PARAM_PAGE: page, s.PARAM_PER_PAGE: per_page, s.PARAM_UPDATED_SINCE: _iso(start)}
+            body = self.request("GET", s.CONTACTS, params=params).json()
+            raws = body.get(s.ENVELOPE) or []
+            in_window = [r for r in raws if not _at_or_after(r, "updated_at", end)]
+            if in_window:
+                yield parse_records(models.Contact, in_window)
+            more = bool(body.get("meta", {}).get("has_more"))
+            if not more or len(in_window) < len(raws):
+                return
+            page += 1
+
+    def get_contact(self, contact_id: int) -> dict[str, Any]:
+        return self.request("GET", s.CONTACT.format(contact_id=contact_id)).json()[s.ENVELOPE]
+
+    def create_contact(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("POST", s.CONTACTS, json=dict(fields)).json()[s.ENVELOPE]
+
+    def update_contact(self, contact_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return self.request("PUT", s.CONTACT.format(contact_id=contact_id), json=dict(fields)).json()[s.ENVELOPE]
+
+    def delete_contact(self, contact_id: int) -> None:
+        self.request("DELETE", s.CONTACT.format(contact_id=contact_id))
+
+    def add_tags(self, contact_id: int, tags: list[str]) -> list[str]:
+        path = s.CONTACT_TAGS.format(contact_id=contact_id)
+        return list(self.request("POST", path, json={"tags": tags}, idempotent=True).json()["tags"])
+
+    def remove_tags(self, contact_id: int, tags: list[str]) -> list[str]:
+        return list(
+            self.request("DELETE", s.CONTACT_TAGS.format(contact_id=contact_id), json={"tags": tags}).json()["tags"]
+        )
+
+    # -- children ------------------------------------------------------------------------------------------
+    def get_notes(self, contact_id: int) -> Parsed[models.Note]:
+        raws = self.request("GET", s.CONTACT_NOTES.format(contact_id=contact_id)).json()[s.ENVELOPE]
+        return parse_records(models.Note, raws)
+
+    def create_note(self, contact_id: int, body: str) -> dict[str, Any]:
+        path = s.CONTACT_NOTES.format(contact_id=contact_id)
+        return self.request("POST", path, json={"body": body}).json()[s.ENVELOPE]
+
+    def get_tasks(self, contact_id: int) -> Parsed[models.Task]:
+        raws = self.request("GET", s.CONTACT_TASKS.format(contact_id=contact_id)).json()[s.ENVELOPE]
+        return parse_records(models.Task, raws)
+
+    def create_task(self, contact_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        path = s.CONTACT_TASKS.format(contact_id=contact_id)
+        return self.request("POST", path, json=dict(fields)).json()[s.ENVELOPE]
+
+    def update_task(self, contact_id: int, task_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        path = s.CONTACT_TASK.format(contact_id=contact_id, task_id=task_id)
+        return self.request("PUT", path, json=dict(fields)).json()[s.ENVELOPE]
+
+    # -- messaging -----------------------------------------------------------------------------------------
+    def get_channel_tokens(self) -> list[dict[str, Any]]:
+        return list(self.request("GET", s.TOKENS).json().get("data", []))
+
+    def send_template(
+        self,
+        channel_token: str,
+        number: str,
+        name: str,
+        language: str = "en",
+        components: list[dict[str, Any]] | None = None,
+    ) -> str:
+        body = {
+            "token": channel_token,
+            "number": number,
+            "type": "template",
+            "template": {"name": name, "language": {"code": language}, "components": components or []},
+        }
+        return str(self.request("POST", s.SEND, json=body).json()["message_id"])
+
+
+def _at_or_after(record: Any, key: str, bound: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(str(record[key]).replace("Z", "+00:00")) >= bound
+    except (KeyError, TypeError, ValueError):
+        return False  # let validation quarantine it

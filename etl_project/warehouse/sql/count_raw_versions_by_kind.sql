@@ -1,0 +1,1 @@
+SELECT kind, count(*) FROM raw_records WHERE platform = $platform GROUP BY kind;

@@ -1,0 +1,15 @@
+CREATE TABLE IF NOT EXISTS sendapp_tasks (
+    id            VARCHAR PRIMARY KEY,
+    contact_id    VARCHAR NOT NULL,
+    title         VARCHAR,
+    due_at        TIMESTAMPTZ,
+    status        VARCHAR,
+    updated_at    TIMESTAMPTZ,
+    payload       JSON NOT NULL,
+    payload_hash  VARCHAR NOT NULL,
+    partition_key VARCHAR,
+    run_id        VARCHAR,
+    extracted_at  TIMESTAMPTZ NOT NULL,
+    is_deleted    BOOLEAN NOT NULL DEFAULT false,
+    deleted_at    TIMESTAMPTZ
+);
