@@ -1,10 +1,11 @@
 """Extraction benchmark (not a test): HighLevel contacts at N = 10k and 100k, rate limits real and off.
 
 Each case runs in a fresh process against a fresh sandbox process, so peak RSS is the extractor's own. The case
-extracts every contact through 92 daily windows (as a backfill does), then, to measure sustained pacing under the
-real limit, the tasks of the first `--children` contacts (one request each). Results: bench/results/extract.md.
+extracts every contact of 92 daily windows in one paging pass (as a single-run backfill does), then, to measure
+sustained pacing under the real limit, the tasks of the first `--children` contacts (one request each).
+Results: bench/results/extract.md.
 
-    .venv/bin/python bench/extract_bench.py [--sizes 10000 100000] [--modes real off] [--children 600]
+    .venv/bin/python bench/extract_bench.py [--sizes 10000 100000] [--modes real off] [--children 800]
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import duckdb
 import httpx
 
-from etl_project.extract.highlevel import extract_children, extract_contacts
+from etl_project.extract.runs import extract_children, extract_updated
 from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient
 from etl_project.sandbox.highlevel.store import HighLevelSettings
 from etl_project.sandbox.process import SandboxProcess
@@ -72,14 +73,16 @@ def run_case(url: str, children: int) -> dict[str, float]:
         for d in range(91, -1, -1)
     ]
     started = time.monotonic()
-    reports = extract_contacts(client, warehouse, windows)
+    reports = extract_updated(
+        client, warehouse, "highlevel", "contacts", client.iter_contacts_updated, windows, lambda c: c.updated_at
+    )
     contacts_s = time.monotonic() - started
     records = sum(r.land.records + r.land.quarantined for r in reports)  # includes lookback re-reads
     ids = [r[0] for r in warehouse.query("SELECT id FROM ghl_contacts ORDER BY id LIMIT $n", {"n": children})]
     time.sleep(INTERVAL)  # start the paced phase with an empty window, so the ideal time is exact
     child_started = time.monotonic()
     first = len(stamps)
-    extract_children(client, warehouse, "tasks", [windows[-1]], [ids])
+    extract_children(client, warehouse, "highlevel", "tasks", client.get_tasks, [windows[-1]], [ids])
     children_s = time.monotonic() - child_started
     # A perfect client sends BURST at once, then BURST per INTERVAL: n requests need INTERVAL*(ceil(n/BURST)-1)
     # seconds at the least. The share of that ideal we achieved is the share of the allowed rate we used.
