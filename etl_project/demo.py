@@ -21,7 +21,6 @@ import dagster as dg
 import duckdb
 import httpx
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-from dagster_duckdb import DuckDBResource
 
 # The single-run backfill policy is marked beta; the demo is for people, not for warnings.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -29,14 +28,14 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 from etl_project import settings  # noqa: E402
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts  # noqa: E402
 from etl_project.defs.partitions import MODE_TAG, daily_partitions  # noqa: E402
-from etl_project.defs.resources import HighLevelResource  # noqa: E402
-from etl_project.sandbox.highlevel.store import HighLevelSettings  # noqa: E402
+from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts  # noqa: E402
 from etl_project.sandbox.process import SandboxProcess  # noqa: E402
+from etl_project.sandbox.wiring import sandbox_resources  # noqa: E402
 from etl_project.warehouse.store import Warehouse  # noqa: E402
 
-ASSETS = [ghl_contacts, *ghl_child_assets]
+ASSETS = [ghl_contacts, *ghl_child_assets, sendapp_contacts, *sendapp_child_assets]
+PLATFORMS = ("highlevel", "sendapp")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-KINDS = ("contacts", "tasks", "notes", "appointments")
 
 
 def _run(label: str, resources: dict[str, Any], instance: dg.DagsterInstance, **kwargs: Any) -> dict[str, Any]:
@@ -60,52 +59,42 @@ def _run(label: str, resources: dict[str, Any], instance: dg.DagsterInstance, **
 
 
 def main() -> int:
-    contacts = os.environ.get("DEMO_CONTACTS", "150")
-    args = ["--highlevel-port", "0", "--contacts", contacts, "--rate-limits", "real"]
+    contacts = os.environ.get("DEMO_CONTACTS", "100")
+    ports = [f"--{name}-port" for name in PLATFORMS]
+    args = [arg for port in ports for arg in (port, "0")] + ["--contacts", contacts, "--rate-limits", "real"]
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # A fresh warehouse per demo: the sandbox reseeds its data relative to now on every start.
     db_path = os.environ.get("DEMO_DUCKDB_PATH", os.path.join("data", "demo.duckdb"))
     for stale in (db_path, f"{db_path}.wal"):
         if os.path.exists(stale):
             os.remove(stale)
-    hl = HighLevelSettings()
+    os.makedirs(os.path.dirname(db_path) or ".", exist_ok=True)
     began = time.monotonic()
     with SandboxProcess(args) as sandbox:
-        base = sandbox.base_urls["highlevel"]
-        print(f"sandbox: HighLevel at {base} ({contacts} seeded contacts, real rate limits); warehouse: {db_path}")
-        hl_resource = HighLevelResource(base_url=base, token=hl.token, location_id=hl.location_id)
-        resources = {
-            "highlevel": hl_resource,
-            "duckdb": DuckDBResource(database=db_path),
-        }
-        os.makedirs(os.path.dirname(db_path) or ".", exist_ok=True)
+        for name, url in sandbox.base_urls.items():
+            print(f"sandbox: {name} at {url}")
+        print(
+            f"{contacts} seeded HighLevel contacts (the other platforms overlap them), real rate limits; "
+            f"warehouse: {db_path}"
+        )
+        resources = sandbox_resources(sandbox.base_urls, db_path)
         today = datetime.now(UTC).date()
         first = max(today - timedelta(days=91), datetime.fromisoformat(settings.partitions_start_date()).date())
-        _run(
-            "backfill of the last 91 days (one run)",
-            resources,
-            instance,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: today.isoformat(),
-                MODE_TAG: "full",
-            },
-        )
+        backfill = {
+            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: today.isoformat(),
+        }
+        _run("backfill of the last 91 days (one run)", resources, instance, tags={**backfill, MODE_TAG: "full"})
         today_key = daily_partitions.get_partition_key_for_timestamp(time.time())
-        _run(
-            "hourly run of today's partition",
-            resources,
-            instance,
-            partition_key=today_key,
-            tags={MODE_TAG: "incremental"},
-        )
-        with hl_resource.get_client() as client:
+        live = {"partition_key": today_key, "tags": {MODE_TAG: "incremental"}}
+        _run("hourly run of today's partition", resources, instance, **live)
+        with resources["highlevel"].get_client() as client:
             page = client.search_contacts({"pageLimit": 1, "sort": [{"field": "dateUpdated", "direction": "asc"}]})
             victim = page["contacts"][0]
             client.update_contact(victim["id"], {"firstName": f"{victim.get('firstName') or ''} (edited)".strip()})
-        print(f"\n   edited contact {victim['id']} in the sandbox (last touched {victim['dateUpdated']})")
-        _run("next hourly run", resources, instance, partition_key=today_key, tags={MODE_TAG: "incremental"})
-        stats = httpx.get(f"{base}/_sandbox/stats", timeout=10).json()
+        print(f"\n   edited HighLevel contact {victim['id']} in the sandbox (last touched {victim['dateUpdated']})")
+        _run("next hourly run", resources, instance, **live)
+        stats = {name: httpx.get(f"{sandbox.admin_url(name)}/_sandbox/stats", timeout=10).json() for name in PLATFORMS}
     _summary(db_path, stats)
     print(f"\ndemo finished in {time.monotonic() - began:.0f}s; sandbox stopped. `make ui` shows these runs.")
     return 0
@@ -117,15 +106,18 @@ def _summary(db_path: str, stats: dict[str, Any]) -> None:
         with duckdb.connect(db_path, read_only=True) as con:
             yield con
 
-    counts = Warehouse(connect).landed_counts("highlevel")
-    sandbox_counts = stats["counts"]
-    print("\n== summary: HighLevel sandbox vs DuckDB")
-    print(f"   {'kind':<14}{'sandbox':>9}{'landed':>9}{'quarantined':>13}{'versions':>10}{'match':>7}")
-    for kind in KINDS:
-        landed, held, versions = counts.get(kind, (0, 0, 0))
-        ok = "yes" if landed + held == sandbox_counts[kind] else "NO"
-        print(f"   {kind:<14}{sandbox_counts[kind]:>9}{landed:>9}{held:>13}{versions:>10}{ok:>7}")
-    print(f"   requests answered by the sandbox: {stats['total']} (429s: {stats['rate_limited']})")
+    warehouse = Warehouse(connect)
+    print("\n== summary: each sandbox vs what landed in DuckDB")
+    print(f"   {'platform':<11}{'kind':<14}{'sandbox':>9}{'landed':>9}{'quarantined':>13}{'versions':>10}{'match':>7}")
+    for platform in PLATFORMS:
+        sandbox_counts = stats[platform]["counts"]
+        for kind, (landed, held, versions) in warehouse.landed_counts(platform).items():
+            expected = sandbox_counts.get(kind, 0)
+            ok = "yes" if landed + held == expected else "NO"
+            print(f"   {platform:<11}{kind:<14}{expected:>9}{landed:>9}{held:>13}{versions:>10}{ok:>7}")
+    for platform in PLATFORMS:
+        s = stats[platform]
+        print(f"   {platform}: {s['total']} requests answered by the sandbox (429s: {s['rate_limited']})")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import threading
 from types import FrameType
 
 from etl_project.sandbox.highlevel.store import HighLevelSettings
+from etl_project.sandbox.sendapp.store import SendAppSettings
 from etl_project.sandbox.server import Sandbox, SandboxConfig
 
 
@@ -20,20 +21,20 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+DEFAULT_PORTS = {"highlevel": 8101, "sendapp": 8103}
+
+
 def parse_args(argv: list[str] | None = None) -> SandboxConfig:
     p = argparse.ArgumentParser(prog="python -m etl_project.sandbox", description=__doc__)
     p.add_argument("--host", default=_env("SANDBOX_HOST", "127.0.0.1"), help="env SANDBOX_HOST")
-    p.add_argument(
-        "--highlevel-port",
-        type=int,
-        default=int(_env("SANDBOX_HIGHLEVEL_PORT", "8101")),
-        help="env SANDBOX_HIGHLEVEL_PORT (0 = any free port)",
-    )
+    for name, port in DEFAULT_PORTS.items():
+        env = f"SANDBOX_{name.upper()}_PORT"
+        p.add_argument(f"--{name}-port", type=int, default=int(_env(env, str(port))), help=f"env {env} (0 = any)")
     p.add_argument(
         "--contacts",
         type=int,
         default=int(_env("SANDBOX_CONTACTS", "300")),
-        help="seeded contacts (env SANDBOX_CONTACTS)",
+        help="seeded HighLevel contacts; the other platforms overlap them (env SANDBOX_CONTACTS)",
     )
     p.add_argument("--seed", type=int, default=int(_env("SANDBOX_SEED", "42")), help="env SANDBOX_SEED")
     p.add_argument(
@@ -58,15 +59,19 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
     hl = HighLevelSettings()
     hl.token = _env("SANDBOX_HIGHLEVEL_TOKEN", hl.token)
     hl.location_id = _env("SANDBOX_HIGHLEVEL_LOCATION_ID", hl.location_id)
+    sendapp = SendAppSettings()
+    sendapp.api_key = _env("SANDBOX_SENDAPP_API_KEY", sendapp.api_key)
     return SandboxConfig(
         host=a.host,
         highlevel_port=a.highlevel_port,
+        sendapp_port=a.sendapp_port,
         contacts=a.contacts,
         seed=a.seed,
         rate_limits=a.rate_limits,
         error_rate=a.error_rate,
         latency_ms=a.latency_ms,
         highlevel=hl,
+        sendapp=sendapp,
     )
 
 
