@@ -119,7 +119,7 @@ def main() -> int:
     rows = []
     for size in a.sizes:
         for mode in a.modes:
-            args = ["--highlevel-port", "0", "--contacts", str(size), "--rate-limits", mode]
+            args = [*SandboxProcess.any_free_ports(), "--contacts", str(size), "--rate-limits", mode]
             with SandboxProcess(args, startup_timeout=600) as sandbox:
                 url = sandbox.base_urls["highlevel"]
                 out = subprocess.run(

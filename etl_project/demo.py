@@ -60,8 +60,7 @@ def _run(label: str, resources: dict[str, Any], instance: dg.DagsterInstance, **
 
 def main() -> int:
     contacts = os.environ.get("DEMO_CONTACTS", "100")
-    ports = [f"--{name}-port" for name in PLATFORMS]
-    args = [arg for port in ports for arg in (port, "0")] + ["--contacts", contacts, "--rate-limits", "real"]
+    args = [*SandboxProcess.any_free_ports(), "--contacts", contacts, "--rate-limits", "real"]
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # A fresh warehouse per demo: the sandbox reseeds its data relative to now on every start.
     db_path = os.environ.get("DEMO_DUCKDB_PATH", os.path.join("data", "demo.duckdb"))

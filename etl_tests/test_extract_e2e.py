@@ -148,3 +148,34 @@ def test_parallel_backfill_runs_share_duckdb_without_lock_failures(sandbox: Sand
     with duckdb.connect(database, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM extract_ledger WHERE kind = 'contacts'").fetchone() == (180,)
         assert con.execute("SELECT count(*) - count(DISTINCT id) FROM ghl_contacts").fetchone() == (0,)
+
+
+def test_rotating_sweep_catches_children_of_unchanged_contacts(sandbox: Sandbox, resources: dict[str, Any]) -> None:
+    dg.materialize(ASSETS, resources=resources, tags=backfill_tags(today() - timedelta(days=91), today()))
+    with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as api:
+        body = {"locationId": LOCATION, "pageLimit": 1, "sort": [{"field": "dateUpdated", "direction": "asc"}]}
+        quiet = api.post("/contacts/search", json=body).json()["contacts"][0]  # untouched for weeks
+        added = api.post(
+            f"/contacts/{quiet['id']}/tasks",
+            json={"title": "Quiet task", "dueDate": "2026-12-24T09:00:00Z", "completed": False},
+        )
+        assert api.get(f"/contacts/{quiet['id']}").json()["contact"]["dateUpdated"] == quiet["dateUpdated"]
+    task_id = added.json()["task"]["id"]
+    live = {"partition_key": today().isoformat(), "tags": {MODE_TAG: "incremental"}}
+    url = sandbox.base_url("highlevel")
+    no_sweep = {
+        **resources,
+        "highlevel": HighLevelResource(base_url=url, token=TOKEN, location_id=LOCATION, child_sweep_per_run=0),
+    }
+    dg.materialize(ASSETS, resources=no_sweep, **live)
+    with db(resources) as con:
+        assert con.execute("SELECT count(*) FROM ghl_tasks WHERE id = ?", [task_id]).fetchone() == (0,)
+    # The sweep visits the parents fetched longest ago first; a window larger than the seed covers them all.
+    sweeping = {
+        **resources,
+        "highlevel": HighLevelResource(base_url=url, token=TOKEN, location_id=LOCATION, child_sweep_per_run=500),
+    }
+    result = dg.materialize(ASSETS, resources=sweeping, **live)
+    assert result.asset_materializations_for_node("ghl_tasks")[0].metadata["parents_fetched"].value >= 55
+    with db(resources) as con:
+        assert con.execute("SELECT count(*) FROM ghl_tasks WHERE id = ?", [task_id]).fetchone() == (1,)

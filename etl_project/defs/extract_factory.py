@@ -78,6 +78,12 @@ def child_records_asset(
         parents = warehouse.parents_updated_between(
             platform, parent_kind, [spans.get(w.partition_key, (w.read_from, w.read_to)) for w in windows]
         )
+        if not windows[-1].is_backfill:
+            # Rotating sweep: a few unchanged parents per live run, so children added without touching their
+            # parent (the API gives no other way to see them) are caught within the daily budget.
+            listed = {p for ps in parents for p in ps}
+            sweep = warehouse.sweep_parents(platform, parent_kind, kind, resource.child_sweep_per_run)
+            parents[-1] = [*parents[-1], *(p for p in sweep if p not in listed)]
         with resource.get_client() as client:
             reports = extract_children(client, warehouse, platform, kind, fetch(client), windows, parents)
         return dg.MaterializeResult(metadata=extract_metadata(reports, windows))

@@ -43,6 +43,10 @@ class HighLevelResource(dg.ConfigurableResource):
         description="Overlap re-read before each window: the search index lags writes.",
     )
 
+    child_sweep_per_run: int = Field(
+        default=50, description="Unchanged contacts whose tasks/notes/appointments each live run re-reads."
+    )
+
     def get_client(self) -> HighLevelClient:
         auth: httpx.Auth
         if self.token:
@@ -79,6 +83,10 @@ class SendAppResource(dg.ConfigurableResource):
     max_attempts: int = Field(default=6, description="Attempts per request on 429/5xx/transport errors.")
     max_total_wait_seconds: float = Field(default=180.0, description="Cap on time spent waiting to retry.")
     lookback_minutes: int = Field(default=15, description="Overlap re-read before each window.")
+
+    child_sweep_per_run: int = Field(
+        default=10, description="Unchanged contacts whose tasks/notes each live run re-reads (1 request each)."
+    )
 
     def get_client(self) -> SendAppClient:
         http = httpx.Client(base_url=self.base_url, timeout=self.timeout_seconds)

@@ -14,14 +14,11 @@ from types import FrameType
 
 from etl_project.sandbox.highlevel.store import HighLevelSettings
 from etl_project.sandbox.sendapp.store import SendAppSettings
-from etl_project.sandbox.server import Sandbox, SandboxConfig
+from etl_project.sandbox.server import DEFAULT_PORTS, Sandbox, SandboxConfig
 
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
-
-
-DEFAULT_PORTS = {"highlevel": 8101, "sendapp": 8103}
 
 
 def parse_args(argv: list[str] | None = None) -> SandboxConfig:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import httpx
 
+from etl_project.sandbox.server import DEFAULT_PORTS
+
 _URL_LINE = re.compile(r"^\s*([A-Z]+)_BASE_URL=(\S+)")
 
 
@@ -38,9 +40,18 @@ class SandboxProcess:
         if not self.base_urls:
             self.stop()
             raise RuntimeError("the sandbox did not start:\n" + "\n".join(self.banner))
-        for name in self.base_urls:
-            httpx.get(f"{self.admin_url(name)}/_sandbox/health", timeout=10).raise_for_status()
+        try:
+            for name in self.base_urls:
+                httpx.get(f"{self.admin_url(name)}/_sandbox/health", timeout=10).raise_for_status()
+        except BaseException:
+            self.stop()  # never leave an orphaned server behind
+            raise
         return self
+
+    @staticmethod
+    def any_free_ports() -> list[str]:
+        """Arguments that put every stand-in on a free port (for runs beside another sandbox)."""
+        return [arg for name in DEFAULT_PORTS for arg in (f"--{name}-port", "0")]
 
     def admin_url(self, name: str) -> str:
         """The server root of a platform's stand-in (its API base may carry a path, like SendApp's /api)."""

@@ -21,6 +21,7 @@ from etl_project.sandbox.sendapp.app import create_app as create_sendapp_app
 from etl_project.sandbox.sendapp.store import SendAppSettings, SendAppStore
 
 API_PREFIX = {"sendapp": "/api"}
+DEFAULT_PORTS = {"highlevel": 8101, "sendapp": 8103}  # what the CLI binds unless told otherwise
 
 
 @dataclass

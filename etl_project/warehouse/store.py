@@ -150,6 +150,7 @@ class Warehouse:
         if b.parents:
             sql = load_sql("mark_missing_children").format(table=table.table)
             result.deleted = len(con.execute(sql, {"extracted_at": now}).fetchall())
+            con.execute(load_sql("upsert_child_fetches"), _subset(params, "platform", "kind", "extracted_at"))
         for name in ("batch", "rejected", "parents"):
             con.unregister(name)
         return result
@@ -235,6 +236,15 @@ class Warehouse:
                 ]
                 for a, b in spans
             ]
+
+    def sweep_parents(self, platform: str, parent_kind: str, child_kind: str, limit: int) -> list[str]:
+        """Up to `limit` parents whose `child_kind` lists were refreshed longest ago (never fetched first)."""
+        if limit <= 0:
+            return []
+        sql = load_sql("select_sweep_parents").format(table=kind_table(platform, parent_kind).table)
+        with self._connect() as con:
+            rows = con.execute(sql, {"platform": platform, "kind": child_kind, "limit": limit}).fetchall()
+        return [r[0] for r in rows]
 
     def landed_counts(self, platform: str) -> dict[str, tuple[int, int, int]]:
         """kind → (current records, records held in quarantine, raw versions) for one platform."""
