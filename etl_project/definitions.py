@@ -7,9 +7,10 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project import settings
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
-from etl_project.defs.resources import HighLevelResource, SendAppResource
+from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
 from etl_project.defs.schedules import extract_job, hourly_extract, nightly_reconciliation
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts
+from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products
 
 
 def highlevel_resource() -> HighLevelResource:
@@ -29,11 +30,25 @@ def highlevel_resource() -> HighLevelResource:
 
 
 defs = dg.Definitions(
-    assets=[ghl_contacts, *ghl_child_assets, sendapp_contacts, *sendapp_child_assets],
+    assets=[
+        ghl_contacts,
+        *ghl_child_assets,
+        sendapp_contacts,
+        *sendapp_child_assets,
+        sendowl_orders,
+        sendowl_products,
+        sendowl_customers,
+    ],
     jobs=[extract_job],
     schedules=[hourly_extract, nightly_reconciliation],
     resources={
         "highlevel": highlevel_resource(),
+        "sendowl": SendOwlResource(
+            base_url=settings.sendowl_base_url(),
+            key=dg.EnvVar("SENDOWL_KEY"),
+            secret=dg.EnvVar("SENDOWL_SECRET"),
+            use_updated_after=settings.sendowl_use_updated_after(),
+        ),
         "sendapp": SendAppResource(
             base_url=settings.sendapp_base_url(),
             api_key=dg.EnvVar("SENDAPP_API_KEY"),

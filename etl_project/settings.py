@@ -14,6 +14,7 @@ from dotenv import load_dotenv
 
 from etl_project.platforms.highlevel.settings import REAL_BASE_URL as HIGHLEVEL_REAL_BASE_URL
 from etl_project.platforms.sendapp.settings import REAL_BASE_URL as SENDAPP_REAL_BASE_URL
+from etl_project.platforms.sendowl.settings import REAL_BASE_URL as SENDOWL_REAL_BASE_URL
 
 load_dotenv(Path.cwd() / ".env", override=False)
 
@@ -40,3 +41,12 @@ def highlevel_uses_oauth() -> bool:
 
 def sendapp_base_url() -> str:
     return os.environ.get("SENDAPP_BASE_URL", SENDAPP_REAL_BASE_URL)
+
+
+def sendowl_base_url() -> str:
+    return os.environ.get("SENDOWL_BASE_URL", SENDOWL_REAL_BASE_URL)
+
+
+def sendowl_use_updated_after() -> bool:
+    """SendOwl's `updated_after` filter is reported by two sources only: on by default, switchable."""
+    return os.environ.get("SENDOWL_UPDATED_AFTER", "on").lower() not in {"off", "0", "false", "no"}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from etl_project.defs.resources import HighLevelResource, SendAppResource
+from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
 from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient
 from etl_project.platforms.http import RetryPolicy
 from etl_project.sandbox.server import Sandbox, SandboxConfig
@@ -17,6 +17,7 @@ from etl_project.sandbox.server import Sandbox, SandboxConfig
 TOKEN = "pit-sandbox-token"
 LOCATION = "loc-sandbox-0001"
 SENDAPP_KEY = "sandbox-sendapp-key"
+SENDOWL_KEY, SENDOWL_SECRET = "sandbox-sendowl-key", "sandbox-sendowl-secret"
 SENDAPP_CHANNEL = "sandbox-channel-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Version": "2021-07-28"}
 
@@ -52,10 +53,13 @@ def sendapp_url(sandbox: Sandbox) -> str:
 
 
 @pytest.fixture
-def resources(hl_url: str, sendapp_url: str, tmp_path: Path) -> dict[str, object]:
+def resources(sandbox: Sandbox, hl_url: str, sendapp_url: str, tmp_path: Path) -> dict[str, object]:
     return {
         "highlevel": HighLevelResource(base_url=hl_url, token=TOKEN, location_id=LOCATION),
         # The sandbox runs with limits off here; pacing is covered by client tests and the benchmark.
+        "sendowl": SendOwlResource(
+            base_url=sandbox.base_url("sendowl"), key=SENDOWL_KEY, secret=SENDOWL_SECRET, min_interval_seconds=0.0
+        ),
         "sendapp": SendAppResource(
             base_url=sendapp_url, api_key=SENDAPP_KEY, channel_token=SENDAPP_CHANNEL, min_interval_seconds=0.0
         ),

@@ -17,13 +17,23 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
 from etl_project.defs.partitions import MODE_TAG
-from etl_project.defs.resources import HighLevelResource, SendAppResource
+from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts
+from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products
 from etl_project.sandbox.server import Sandbox
 from etl_project.warehouse.store import Warehouse
-from etl_tests.conftest import HEADERS, LOCATION, SENDAPP_KEY, TOKEN
+from etl_tests.conftest import HEADERS, LOCATION, SENDAPP_KEY, SENDOWL_KEY, SENDOWL_SECRET, TOKEN
 
-ASSETS = [ghl_contacts, *ghl_child_assets, sendapp_contacts, *sendapp_child_assets]
+ASSETS = [
+    ghl_contacts,
+    *ghl_child_assets,
+    sendapp_contacts,
+    *sendapp_child_assets,
+    sendowl_orders,
+    sendowl_products,
+    sendowl_customers,
+]
+PLATFORMS = ("highlevel", "sendapp", "sendowl")
 
 
 def today() -> date:
@@ -57,7 +67,7 @@ def test_backfill_lands_everything_and_a_rerun_adds_nothing(sandbox: Sandbox, re
     first = today() - timedelta(days=91)
     result = dg.materialize(ASSETS, resources=resources, tags=backfill_tags(first, today()))
     assert result.success
-    for platform in ("highlevel", "sendapp"):
+    for platform in PLATFORMS:
         assert landed_plus_quarantined(resources, platform) == sandbox_counts(sandbox, platform), platform
     with db(resources) as con:
         raw_before = con.execute("SELECT count(*) FROM raw_records").fetchone()
@@ -67,7 +77,7 @@ def test_backfill_lands_everything_and_a_rerun_adds_nothing(sandbox: Sandbox, re
     assert ledger == (92,), "one ledger row per partition of the range"
 
     again = dg.materialize(ASSETS, resources=resources, tags=backfill_tags(first, today()))
-    for asset in ("ghl_contacts", "ghl_tasks", "sendapp_contacts", "sendapp_notes"):
+    for asset in ("ghl_contacts", "ghl_tasks", "sendapp_contacts", "sendapp_notes", "sendowl_orders"):
         meta = again.asset_materializations_for_node(asset)[0].metadata
         assert meta["new"].value == 0 and meta["changed"].value == 0, asset
     with db(resources) as con:
@@ -125,10 +135,11 @@ def test_live_run_picks_up_an_update_and_moves_the_cursor(sandbox: Sandbox, reso
     assert cursor is not None and cursor[0] >= datetime.now(UTC) - timedelta(minutes=5)
 
 
-def _materialize_range(url: str, sendapp: str, database: str, first: str, last: str) -> bool:
+def _materialize_range(url: str, sendapp: str, sendowl: str, database: str, first: str, last: str) -> bool:
     resources = {
         "highlevel": HighLevelResource(base_url=url, token=TOKEN, location_id=LOCATION),
         "sendapp": SendAppResource(base_url=sendapp, api_key=SENDAPP_KEY, min_interval_seconds=0.0),
+        "sendowl": SendOwlResource(base_url=sendowl, key=SENDOWL_KEY, secret=SENDOWL_SECRET, min_interval_seconds=0.0),
         "duckdb": DuckDBResource(database=database),
     }
     tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
@@ -136,13 +147,14 @@ def _materialize_range(url: str, sendapp: str, database: str, first: str, last: 
 
 
 def test_parallel_backfill_runs_share_duckdb_without_lock_failures(sandbox: Sandbox, tmp_path: Path) -> None:
-    url, sendapp, database = sandbox.base_url("highlevel"), sandbox.api_url("sendapp"), str(tmp_path / "shared.duckdb")
+    url, sendapp, sendowl = sandbox.base_url("highlevel"), sandbox.api_url("sendapp"), sandbox.api_url("sendowl")
+    database = str(tmp_path / "shared.duckdb")
     start = today() - timedelta(days=90)
     ranges = [(start + timedelta(days=30 * i), start + timedelta(days=30 * i + 29)) for i in range(3)]
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(3) as pool:
         outcomes = pool.starmap(
-            _materialize_range, [(url, sendapp, database, a.isoformat(), b.isoformat()) for a, b in ranges]
+            _materialize_range, [(url, sendapp, sendowl, database, a.isoformat(), b.isoformat()) for a, b in ranges]
         )
     assert outcomes == [True, True, True]
     with duckdb.connect(database, read_only=True) as con:
@@ -179,3 +191,25 @@ def test_rotating_sweep_catches_children_of_unchanged_contacts(sandbox: Sandbox,
     assert result.asset_materializations_for_node("ghl_tasks")[0].metadata["parents_fetched"].value >= 55
     with db(resources) as con:
         assert con.execute("SELECT count(*) FROM ghl_tasks WHERE id = ?", [task_id]).fetchone() == (1,)
+
+
+def test_sendowl_buyers_collapse_by_normalised_email(sandbox: Sandbox, resources: dict[str, Any]) -> None:
+    result = dg.materialize(ASSETS, resources=resources, tags=backfill_tags(today() - timedelta(days=91), today()))
+    with db(resources) as con:
+        emails = con.execute(
+            "SELECT count(DISTINCT lower(trim(buyer_email))) FROM sendowl_orders WHERE buyer_email <> ''"
+        ).fetchone()
+        customers = con.execute("SELECT count(*) FROM sendowl_customers").fetchone()
+        messy = con.execute(
+            "SELECT count(*) FROM sendowl_orders WHERE buyer_email <> lower(trim(buyer_email))"
+        ).fetchone()
+        spent = con.execute(
+            "SELECT sum(total_spent) = (SELECT sum(settled_gross) FROM sendowl_orders WHERE NOT refunded "
+            "AND state IN ('complete', 'subscription_active', 'subscription_complete', 'subscription_cancelling', "
+            "'subscription_cancelled') AND buyer_email <> '') FROM sendowl_customers"
+        ).fetchone()
+    assert customers == emails and customers is not None and customers[0] > 0
+    assert messy is not None and messy[0] > 0, "the seed has buyers typed with other case or spaces"
+    assert spent == (True,)
+    meta = result.asset_materializations_for_node("sendowl_customers")[0].metadata
+    assert meta["customers"].value == customers[0]

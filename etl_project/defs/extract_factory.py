@@ -20,7 +20,7 @@ def updated_records_asset(
     name: str,
     platform: str,
     kind: str,
-    pages: Callable[[Any], Pages],
+    pages: Callable[[Any, Any], Pages],
     updated_at: Callable[[Any], Any],
     description: str,
 ) -> dg.AssetsDefinition:
@@ -40,7 +40,7 @@ def updated_records_asset(
         lookback = timedelta(minutes=resource.lookback_minutes)
         windows = partition_windows(context, warehouse, platform, kind, lookback)
         with resource.get_client() as client:
-            reports = extract_updated(client, warehouse, platform, kind, pages(client), windows, updated_at)
+            reports = extract_updated(client, warehouse, platform, kind, pages(client, resource), windows, updated_at)
         return dg.MaterializeResult(metadata=extract_metadata(reports, windows))
 
     return _asset

@@ -6,7 +6,7 @@ ghl_contacts = updated_records_asset(
     name="ghl_contacts",
     platform="highlevel",
     kind="contacts",
-    pages=lambda client: client.iter_contacts_updated,
+    pages=lambda client, _resource: client.iter_contacts_updated,
     updated_at=lambda contact: contact.updated_at,
     description=(
         "HighLevel contacts whose `dateUpdated` falls in the partition's day (plus a lookback overlap: the search "

@@ -6,7 +6,7 @@ sendapp_contacts = updated_records_asset(
     name="sendapp_contacts",
     platform="sendapp",
     kind="contacts",
-    pages=lambda client: client.iter_contacts_updated,
+    pages=lambda client, _resource: client.iter_contacts_updated,
     updated_at=lambda contact: contact.updated_at,
     description=(
         "SendApp (WhatsApp CRM) contacts whose `updated_at` falls in the partition's day plus a lookback overlap, "

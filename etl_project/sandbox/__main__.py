@@ -14,6 +14,7 @@ from types import FrameType
 
 from etl_project.sandbox.highlevel.store import HighLevelSettings
 from etl_project.sandbox.sendapp.store import SendAppSettings
+from etl_project.sandbox.sendowl.store import SendOwlSettings
 from etl_project.sandbox.server import DEFAULT_PORTS, Sandbox, SandboxConfig
 
 
@@ -56,12 +57,18 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
     hl = HighLevelSettings()
     hl.token = _env("SANDBOX_HIGHLEVEL_TOKEN", hl.token)
     hl.location_id = _env("SANDBOX_HIGHLEVEL_LOCATION_ID", hl.location_id)
+    sendowl = SendOwlSettings()
+    sendowl.key = _env("SANDBOX_SENDOWL_KEY", sendowl.key)
+    sendowl.secret = _env("SANDBOX_SENDOWL_SECRET", sendowl.secret)
+    sendowl.updated_after_supported = _env("SANDBOX_SENDOWL_UPDATED_AFTER", "on") == "on"
     sendapp = SendAppSettings()
     sendapp.api_key = _env("SANDBOX_SENDAPP_API_KEY", sendapp.api_key)
     return SandboxConfig(
         host=a.host,
         highlevel_port=a.highlevel_port,
+        sendowl_port=a.sendowl_port,
         sendapp_port=a.sendapp_port,
+        sendowl=sendowl,
         contacts=a.contacts,
         seed=a.seed,
         rate_limits=a.rate_limits,
@@ -80,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  HIGHLEVEL_BASE_URL={sandbox.base_url('highlevel')}")
     print(f"  HIGHLEVEL_TOKEN={hl.token}   HIGHLEVEL_LOCATION_ID={hl.location_id}")
     print(f"  OAuth client: HIGHLEVEL_CLIENT_ID={hl.client_id} HIGHLEVEL_CLIENT_SECRET={hl.client_secret}")
+    so = config.sendowl
+    print(f"SendOwl sandbox    {sandbox.api_url('sendowl')}")
+    print(f"  SENDOWL_BASE_URL={sandbox.api_url('sendowl')}")
+    print(f"  SENDOWL_KEY={so.key}   SENDOWL_SECRET={so.secret}   updated_after: {so.updated_after_supported}")
     sa = config.sendapp
     print(f"SendApp sandbox    {sandbox.api_url('sendapp')}")
     print(f"  SENDAPP_BASE_URL={sandbox.api_url('sendapp')}")

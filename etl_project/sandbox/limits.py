@@ -101,6 +101,7 @@ class Stats:
     by_status: Counter[int] = field(default_factory=Counter)
     by_route: Counter[str] = field(default_factory=Counter)
     writes: int = 0
+    rate_limit_status: int = 429  # how this platform says "too fast" (SendOwl: 403)
 
     def record(self, method: str, path: str, status: int, is_write: bool) -> None:
         self.total += 1
@@ -113,7 +114,7 @@ class Stats:
         return {
             "total": self.total,
             "writes": self.writes,
-            "rate_limited": self.by_status.get(429, 0),
+            "rate_limited": self.by_status.get(self.rate_limit_status, 0),
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "by_route": dict(self.by_route.most_common()),
         }

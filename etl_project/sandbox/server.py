@@ -19,9 +19,12 @@ from etl_project.sandbox.limits import Faults, RateLimitSettings, SlidingWindowL
 from etl_project.sandbox.people import make_people
 from etl_project.sandbox.sendapp.app import create_app as create_sendapp_app
 from etl_project.sandbox.sendapp.store import SendAppSettings, SendAppStore
+from etl_project.sandbox.sendowl.app import create_app as create_sendowl_app
+from etl_project.sandbox.sendowl.app import rate_limit_settings as sendowl_rate_limit_settings
+from etl_project.sandbox.sendowl.store import SendOwlSettings, SendOwlStore
 
 API_PREFIX = {"sendapp": "/api"}
-DEFAULT_PORTS = {"highlevel": 8101, "sendapp": 8103}  # what the CLI binds unless told otherwise
+DEFAULT_PORTS = {"highlevel": 8101, "sendowl": 8102, "sendapp": 8103}  # what the CLI binds unless told otherwise
 
 
 @dataclass
@@ -33,8 +36,10 @@ class SandboxConfig:
     rate_limits: str = "real"  # real | off
     error_rate: float = 0.0
     latency_ms: int = 0
+    sendowl_port: int = 0
     sendapp_port: int = 0
     highlevel: HighLevelSettings = field(default_factory=HighLevelSettings)
+    sendowl: SendOwlSettings = field(default_factory=SendOwlSettings)
     sendapp: SendAppSettings = field(default_factory=SendAppSettings)
 
 
@@ -59,6 +64,7 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._sockets: list[socket.socket] = []
         self._build_highlevel()
+        self._build_sendowl()
         self._build_sendapp()
 
     @staticmethod
@@ -101,6 +107,26 @@ class Sandbox:
         self.platforms["highlevel"] = PlatformSandbox(
             "highlevel", app, cfg.highlevel_port, limiter, faults, stats, store
         )
+
+    def _build_sendowl(self) -> None:
+        cfg = self.config
+        store = SendOwlStore(cfg.sendowl)
+        limiter = SlidingWindowLimiter(sendowl_rate_limit_settings(enabled=cfg.rate_limits == "real"))
+        faults = Faults(error_rate=cfg.error_rate, latency_ms=cfg.latency_ms)
+        stats = Stats(rate_limit_status=403)  # SendOwl blocks fast callers with 403, not 429
+
+        def reset(contacts: int | None, seed: int | None) -> None:
+            n, s = contacts if contacts is not None else cfg.contacts, seed if seed is not None else cfg.seed
+            store.seed(self._people("sendowl", n, s), s)
+
+        reset(None, None)
+        app = create_sendowl_app(store, limiter, faults, stats)
+
+        def counts() -> dict[str, int]:
+            return {"orders": len(store.orders), "products": len(store.products)}
+
+        register_admin(app, reset, limiter, faults, stats, counts)
+        self.platforms["sendowl"] = PlatformSandbox("sendowl", app, cfg.sendowl_port, limiter, faults, stats, store)
 
     def _build_sendapp(self) -> None:
         cfg = self.config

@@ -246,6 +246,17 @@ class Warehouse:
             rows = con.execute(sql, {"platform": platform, "kind": child_kind, "limit": limit}).fetchall()
         return [r[0] for r in rows]
 
+    def rebuild_sendowl_customers(self) -> dict[str, int]:
+        """Rebuild the buyer table from current orders (one transaction); returns a few totals for metadata."""
+        with self._connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(load_sql("delete_sendowl_customers"))
+            con.execute(load_sql("insert_sendowl_customers"), {"rebuilt_at": datetime.now(UTC)})
+            con.execute("COMMIT")
+            row = con.execute(load_sql("summarise_sendowl_customers")).fetchone()
+        customers, repeat, refunded = row or (0, 0, 0)
+        return {"customers": customers, "repeat_buyers": repeat, "with_refunds": refunded}
+
     def landed_counts(self, platform: str) -> dict[str, tuple[int, int, int]]:
         """kind → (current records, records held in quarantine, raw versions) for one platform."""
         out = {}

@@ -35,6 +35,8 @@ KINDS: dict[tuple[str, str], KindTable] = {
         KindTable("highlevel", "tasks", "ghl_tasks", child_of="contacts"),
         KindTable("highlevel", "notes", "ghl_notes", child_of="contacts"),
         KindTable("highlevel", "appointments", "ghl_appointments", child_of="contacts"),
+        KindTable("sendowl", "orders", "sendowl_orders"),
+        KindTable("sendowl", "products", "sendowl_products"),
         KindTable("sendapp", "contacts", "sendapp_contacts"),
         KindTable("sendapp", "tasks", "sendapp_tasks", child_of="contacts"),
         KindTable("sendapp", "notes", "sendapp_notes", child_of="contacts"),

@@ -1,0 +1,124 @@
+"""Pydantic models of SendOwl records as the REST API returns them (orders v1_3, products v1).
+
+Unknown fields are kept (`extra="allow"`): the raw payload is landed as it came, these models only check what the
+sync relies on. Money stays a decimal *string*, as SendOwl sends it; the `Decimal` properties are for arithmetic.
+Buyer emails are checked for syntax only; normalising them is the sync layer's job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+
+def to_decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None and value != "" else None
+
+
+def _money(value: Any) -> Any:
+    """Accept `"64.90"` (and a bare number, kept as its string); refuse anything that is not an amount."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError("not an amount")
+    text = str(value).strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {text[:20]!r}") from None
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {text[:20]!r}")
+    return text
+
+
+def _email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address ({exc})") from None
+    return value
+
+
+Money = Annotated[str | None, BeforeValidator(_money)]
+Email = Annotated[str | None, AfterValidator(_email)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class CartItem(_Record):
+    """One line of an order's cart: a product or a package."""
+
+    product_id: int | None = None
+    package_id: int | None = None
+    quantity: int = 1
+    price_at_checkout: Money = None
+
+    @property
+    def price(self) -> Decimal | None:
+        return to_decimal(self.price_at_checkout)
+
+
+class Cart(_Record):
+    cart_items: list[CartItem] = Field(default_factory=list)
+
+    @field_validator("cart_items", mode="before")
+    @classmethod
+    def _unwrap(cls, value: Any) -> Any:
+        # The API wraps each line: `[{"cart_item": {...}}]`.
+        if isinstance(value, list):
+            return [v["cart_item"] if isinstance(v, dict) and "cart_item" in v else v for v in value]
+        return value
+
+
+class Order(_Record):
+    id: int
+    state: str = Field(min_length=1)
+    refunded: bool = False
+    buyer_email: Email = None
+    buyer_name: str | None = None
+    business_name: str | None = None
+    can_market_to_buyer: bool | None = None
+    giftee_name: str | None = None
+    giftee_email: str | None = None
+    settled_gross: Money = None
+    settled_currency: str | None = None
+    settled_tax: Money = None
+    tag: str | None = None
+    cart: Cart | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def gross(self) -> Decimal | None:
+        return to_decimal(self.settled_gross)
+
+    @property
+    def tax(self) -> Decimal | None:
+        return to_decimal(self.settled_tax)
+
+    @property
+    def items(self) -> list[CartItem]:
+        return list(self.cart.cart_items) if self.cart else []
+
+    @property
+    def product_ids(self) -> list[int]:
+        return [item.product_id for item in self.items if item.product_id is not None]
+
+
+class Product(_Record):
+    id: int
+    name: str
+    price: Money = None
+    product_type: str | None = None
+
+    @property
+    def amount(self) -> Decimal | None:
+        return to_decimal(self.price)

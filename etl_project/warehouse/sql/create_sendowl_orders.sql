@@ -1,0 +1,21 @@
+CREATE TABLE IF NOT EXISTS sendowl_orders (
+    id               VARCHAR PRIMARY KEY,
+    state            VARCHAR,
+    refunded         BOOLEAN,
+    buyer_email      VARCHAR,
+    buyer_name       VARCHAR,
+    business_name    VARCHAR,
+    settled_gross    DECIMAL(18, 2),
+    settled_currency VARCHAR,
+    tag              VARCHAR,
+    product_ids      VARCHAR[],
+    created_at       TIMESTAMPTZ,
+    updated_at       TIMESTAMPTZ,
+    payload          JSON NOT NULL,
+    payload_hash     VARCHAR NOT NULL,
+    partition_key    VARCHAR,
+    run_id           VARCHAR,
+    extracted_at     TIMESTAMPTZ NOT NULL,
+    is_deleted       BOOLEAN NOT NULL DEFAULT false,
+    deleted_at       TIMESTAMPTZ
+);
