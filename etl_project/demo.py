@@ -29,12 +29,21 @@ from etl_project import settings  # noqa: E402
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts  # noqa: E402
 from etl_project.defs.partitions import MODE_TAG, daily_partitions  # noqa: E402
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts  # noqa: E402
+from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products  # noqa: E402
 from etl_project.sandbox.process import SandboxProcess  # noqa: E402
 from etl_project.sandbox.wiring import sandbox_resources  # noqa: E402
 from etl_project.warehouse.store import Warehouse  # noqa: E402
 
-ASSETS = [ghl_contacts, *ghl_child_assets, sendapp_contacts, *sendapp_child_assets]
-PLATFORMS = ("highlevel", "sendapp")
+ASSETS = [
+    ghl_contacts,
+    *ghl_child_assets,
+    sendapp_contacts,
+    *sendapp_child_assets,
+    sendowl_orders,
+    sendowl_products,
+    sendowl_customers,
+]
+PLATFORMS = ("highlevel", "sendowl", "sendapp")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -48,6 +57,8 @@ def _run(label: str, resources: dict[str, Any], instance: dg.DagsterInstance, **
         seen[event.asset_key.to_user_string()] = {
             k: meta[k].value for k in ("records", "new", "changed", "quarantined", "requests") if k in meta
         }
+        if "customers" in meta:  # a derived table: its records are the buyers it holds
+            seen[event.asset_key.to_user_string()]["records"] = meta["customers"].value
     print(f"\n== {label}: run {result.run_id[:8]} ok in {time.monotonic() - started:.1f}s")
     print(f"   {'asset':<18}{'records':>9}{'new':>7}{'changed':>9}{'quarant.':>10}{'requests':>10}")
     for asset, m in seen.items():
@@ -114,6 +125,8 @@ def _summary(db_path: str, stats: dict[str, Any]) -> None:
             expected = sandbox_counts.get(kind, 0)
             ok = "yes" if landed + held == expected else "NO"
             print(f"   {platform:<11}{kind:<14}{expected:>9}{landed:>9}{held:>13}{versions:>10}{ok:>7}")
+    buyers = warehouse.query("SELECT count(*), count(*) FILTER (WHERE completed_orders > 1) FROM sendowl_customers")
+    print(f"   sendowl buyers (one per normalised email): {buyers[0][0]}, of which repeat buyers: {buyers[0][1]}")
     for platform in PLATFORMS:
         s = stats[platform]
         print(f"   {platform}: {s['total']} requests answered by the sandbox (429s: {s['rate_limited']})")

@@ -14,6 +14,7 @@ from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient, OA
 from etl_project.platforms.highlevel.auth import DEFAULT_TOKEN_STORE
 from etl_project.platforms.highlevel.settings import DEFAULT_LOOKBACK_MINUTES, REAL_BASE_URL
 from etl_project.platforms.http import RetryPolicy
+from etl_project.platforms.pacing import IntervalPacer, WindowPacer, budget_key, shared_pacer
 from etl_project.platforms.sendapp import SendAppClient
 from etl_project.platforms.sendapp.settings import REAL_BASE_URL as SENDAPP_REAL_BASE_URL
 from etl_project.platforms.sendowl import SendOwlClient
@@ -61,9 +62,12 @@ class HighLevelResource(dg.ConfigurableResource):
             )
         http = httpx.Client(base_url=self.base_url, auth=auth, timeout=self.timeout_seconds)
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
+        # The burst limit is per location: every client of this location in this process shares one pacer.
+        pacer = shared_pacer(budget_key("highlevel", self.base_url, self.location_id), WindowPacer)
         return HighLevelClient(
             http,
             self.location_id,
+            pacer=pacer,
             retry=retry,
             daily_reserve=self.daily_reserve,
             search_date_format=self.search_date_format,
@@ -93,7 +97,10 @@ class SendAppResource(dg.ConfigurableResource):
     def get_client(self) -> SendAppClient:
         http = httpx.Client(base_url=self.base_url, timeout=self.timeout_seconds)
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
-        return SendAppClient(http, self.api_key, min_interval=self.min_interval_seconds, retry=retry)
+        pacer = shared_pacer(
+            budget_key("sendapp", self.base_url, self.api_key), lambda: IntervalPacer(self.min_interval_seconds)
+        )
+        return SendAppClient(http, self.api_key, retry=retry, pacer=pacer)
 
 
 class SendOwlResource(dg.ConfigurableResource):
@@ -122,9 +129,10 @@ class SendOwlResource(dg.ConfigurableResource):
             base_url=self.base_url, auth=httpx.BasicAuth(self.key, self.secret), timeout=self.timeout_seconds
         )
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
-        return SendOwlClient(
-            http, min_interval=self.min_interval_seconds, retry=retry, block_cooldown=self.block_cooldown_seconds
+        pacer = shared_pacer(
+            budget_key("sendowl", self.base_url, self.key), lambda: IntervalPacer(self.min_interval_seconds)
         )
+        return SendOwlClient(http, retry=retry, pacer=pacer, block_cooldown=self.block_cooldown_seconds)
 
 
 def get_warehouse(duckdb: DuckDBResource) -> Warehouse:

@@ -9,11 +9,13 @@ Both are thread-safe and measure time with `time.monotonic`.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
@@ -159,3 +161,27 @@ def parse_rate_headers(headers: httpx.Headers) -> RateLimitSnapshot:
         daily_limit=_int_header(headers, "X-RateLimit-Limit-Daily"),
         daily_remaining=_int_header(headers, "X-RateLimit-Daily-Remaining"),
     )
+
+
+P = TypeVar("P", bound=Pacer)
+_shared: dict[str, Pacer] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_pacer(key: str, factory: Callable[[], P]) -> P:
+    """One pacer per rate budget (platform + account) in this process.
+
+    A rate limit belongs to the account, not to a client object: assets that run one after another in the same
+    run each open a client, and a fresh pacer would not know the requests its predecessor just made (SendOwl
+    blocks a caller for a second request within the same second; HighLevel answers 429).
+    """
+    with _shared_lock:
+        pacer = _shared.get(key)
+        if pacer is None:
+            pacer = _shared[key] = factory()
+        return pacer  # type: ignore[return-value]
+
+
+def budget_key(*parts: str) -> str:
+    """A registry key for a budget; credentials are hashed, never kept in clear."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()

@@ -29,11 +29,12 @@ class SendAppClient(ApiClient):
         *,
         min_interval: float = s.DEFAULT_MIN_INTERVAL,
         retry: RetryPolicy | None = None,
+        pacer: IntervalPacer | None = None,
         **kwargs: Any,
     ) -> None:
         http.headers[s.AUTH_HEADER] = api_key
         http.headers.setdefault("Accept", "application/json")
-        super().__init__(http, pacer=IntervalPacer(min_interval), retry=retry, **kwargs)
+        super().__init__(http, pacer=pacer or IntervalPacer(min_interval), retry=retry, **kwargs)
 
     # -- contacts --------------------------------------------------------------------------------------------
     def iter_contacts_updated(
