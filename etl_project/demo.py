@@ -129,7 +129,9 @@ def _summary(db_path: str, stats: dict[str, Any]) -> None:
     print(f"   sendowl buyers (one per normalised email): {buyers[0][0]}, of which repeat buyers: {buyers[0][1]}")
     for platform in PLATFORMS:
         s = stats[platform]
-        print(f"   {platform}: {s['total']} requests answered by the sandbox (429s: {s['rate_limited']})")
+        print(
+            f"   {platform}: {s['total']} requests answered by the sandbox (rate-limit refusals: {s['rate_limited']})"
+        )
 
 
 if __name__ == "__main__":
