@@ -1,0 +1,104 @@
+"""The sync configuration: one validated file (TOML) for flows, field mappings, merge policy, modes and safety.
+
+Errors name the bad key (`targets.sendapp.mode: Input should be 'upsert', …`), so a typo never silently turns a
+flow off. The shipped default (`default_sync.toml`) implements flows 1 and 2 of the design.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Platform = Literal["highlevel", "sendowl", "sendapp"]
+GOLDEN_FIELDS = ("email", "phone", "first_name", "last_name", "tags")
+
+
+class ConfigError(ValueError):
+    """The sync config is invalid; the message lists every bad key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldPolicy(_Strict):
+    strategy: Literal["lww", "source"] = "lww"
+    source: Platform | None = None
+    fallback: Literal["lww", "none"] = Field(default="lww", description="When the source has no value.")
+
+    @model_validator(mode="after")
+    def _source_needs_platform(self) -> FieldPolicy:
+        if self.strategy == "source" and self.source is None:
+            raise ValueError("strategy 'source' needs a 'source' platform")
+        return self
+
+
+class TargetConfig(_Strict):
+    mode: Literal["upsert", "update_only", "insert_only", "mirror"] = "upsert"
+    deletes: Literal["ignore", "clear", "delete"] = "ignore"
+    fields: dict[str, str] = Field(description="golden field → the platform's field name")
+    custom_fields: dict[str, str] = Field(default_factory=dict, description="golden field → custom field id")
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> TargetConfig:
+        unknown = sorted(set(self.fields) - set(GOLDEN_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown golden field(s) {unknown}; known: {list(GOLDEN_FIELDS)}")
+        return self
+
+
+class Flows(_Strict):
+    highlevel_contacts_to_sendapp: bool = True  # flow 1
+    sendapp_contacts_to_highlevel: bool = True  # flow 2
+    sendowl_purchases_to_highlevel: bool = False  # flow 3
+    highlevel_tasks_to_sendapp: bool = False  # flow 4
+    highlevel_activity_to_sendapp: bool = False  # flow 5
+    welcome_message: bool = False  # flow 6
+
+
+class Thresholds(_Strict):
+    max_update_share: float = Field(default=0.25, ge=0, le=1, description="Stop a plan updating more than this.")
+    max_delete_share: float = Field(default=0.05, ge=0, le=1, description="Stop a plan deleting more than this.")
+    min_records_for_share: int = Field(default=20, ge=0, description="Below this size the shares do not apply.")
+
+
+class SyncConfig(_Strict):
+    dry_run: bool = False
+    allow_real_writes: bool = Field(default=False, description="Writes to non-sandbox URLs need this opt-in.")
+    default_region: str = Field(default="US", min_length=2, max_length=2, description="For phones without +.")
+    platform_order: tuple[Platform, ...] = ("highlevel", "sendapp", "sendowl")
+    flows: Flows = Flows()
+    merge: dict[str, FieldPolicy] = Field(default_factory=dict)
+    targets: dict[Platform, TargetConfig] = Field(default_factory=dict)
+    thresholds: Thresholds = Thresholds()
+
+    @model_validator(mode="after")
+    def _merge_fields_known(self) -> SyncConfig:
+        unknown = sorted(set(self.merge) - set(GOLDEN_FIELDS))
+        if unknown:
+            raise ValueError(f"merge: unknown golden field(s) {unknown}; known: {list(GOLDEN_FIELDS)}")
+        return self
+
+
+def parse_config(text: str, source: str = "<string>") -> SyncConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return SyncConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(f"{source}: invalid sync config\n  " + "\n  ".join(lines)) from None
+
+
+def load_config(path: str | Path | None = None) -> SyncConfig:
+    """The file at `path`, or the shipped default."""
+    if path is None:
+        text = resources.files("etl_project.sync").joinpath("default_sync.toml").read_text()
+        return parse_config(text, "default_sync.toml")
+    return parse_config(Path(path).read_text(), str(path))
