@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project import settings
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
+from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
 from etl_project.defs.schedules import extract_job, hourly_extract, nightly_reconciliation
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts
@@ -38,6 +39,7 @@ defs = dg.Definitions(
         sendowl_orders,
         sendowl_products,
         sendowl_customers,
+        reconcile_contacts,
     ],
     jobs=[extract_job],
     schedules=[hourly_extract, nightly_reconciliation],
@@ -54,6 +56,7 @@ defs = dg.Definitions(
             api_key=dg.EnvVar("SENDAPP_API_KEY"),
             channel_token=dg.EnvVar("SENDAPP_CHANNEL_TOKEN"),
         ),
+        "sync_config": SyncConfigResource(path=settings.sync_config_path()),
         "duckdb": DuckDBResource(database=settings.duckdb_path()),
     },
     # Steps of one run share a platform's rate budget and DuckDB's single writer: run them in one process.

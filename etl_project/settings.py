@@ -50,3 +50,8 @@ def sendowl_base_url() -> str:
 def sendowl_use_updated_after() -> bool:
     """SendOwl's `updated_after` filter is reported by two sources only: on by default, switchable."""
     return os.environ.get("SENDOWL_UPDATED_AFTER", "on").lower() not in {"off", "0", "false", "no"}
+
+
+def sync_config_path() -> str:
+    """The sync config file (TOML); empty: the shipped default."""
+    return os.environ.get("ETL_SYNC_CONFIG", "")

@@ -1,0 +1,1 @@
+SELECT platform, platform_id, person_id FROM identity_links;
