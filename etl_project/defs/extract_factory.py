@@ -10,9 +10,18 @@ from etl_project.defs.metadata import extract_metadata
 from etl_project.defs.partitions import daily_partitions, partition_windows
 from etl_project.defs.resources import get_warehouse
 from etl_project.extract.runs import Fetch, Pages, extract_children, extract_updated
+from etl_project.warehouse.store import Warehouse, Window
 
 # A single-run backfill lands a whole range in one run: one process, one client pacing one rate budget.
 BACKFILL = dg.BackfillPolicy.single_run()
+
+
+def _run_setup(context: dg.AssetExecutionContext, platform: str, kind: str) -> tuple[Any, Warehouse, list[Window]]:
+    """The platform's resource, the warehouse, and this run's read windows."""
+    resource = getattr(context.resources, platform)
+    warehouse = get_warehouse(context.resources.duckdb)
+    lookback = timedelta(minutes=resource.lookback_minutes)
+    return resource, warehouse, partition_windows(context, warehouse, platform, kind, lookback)
 
 
 def updated_records_asset(
@@ -35,10 +44,7 @@ def updated_records_asset(
         description=description,
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        resource = getattr(context.resources, platform)
-        warehouse = get_warehouse(context.resources.duckdb)
-        lookback = timedelta(minutes=resource.lookback_minutes)
-        windows = partition_windows(context, warehouse, platform, kind, lookback)
+        resource, warehouse, windows = _run_setup(context, platform, kind)
         with resource.get_client() as client:
             reports = extract_updated(client, warehouse, platform, kind, pages(client, resource), windows, updated_at)
         return dg.MaterializeResult(metadata=extract_metadata(reports, windows))
@@ -68,10 +74,7 @@ def child_records_asset(
         description=description,
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        resource = getattr(context.resources, platform)
-        warehouse = get_warehouse(context.resources.duckdb)
-        lookback = timedelta(minutes=resource.lookback_minutes)
-        windows = partition_windows(context, warehouse, platform, kind, lookback)
+        resource, warehouse, windows = _run_setup(context, platform, kind)
         # The span the parent asset read for each partition (its ledger row), so an hourly run fetches
         # children only for the parents that hourly run saw change.
         spans = warehouse.ledger_windows(platform, parent_kind, [w.partition_key for w in windows])

@@ -99,6 +99,17 @@ class ApiClient:
     def check_response(self, response: httpx.Response, method: str, path: str) -> None:
         """Called after every response (before retry decisions); may raise to stop the run."""
 
+    def retry_delay(self, response: httpx.Response, attempt: int, safe_to_repeat: bool) -> float | None:
+        """How long to wait before repeating a failed request, or None to give up on it.
+
+        429 means the platform refused before processing, so even a create may be repeated; a 5xx only when the
+        request is safe to repeat. Platforms with other "slow down" answers override this.
+        """
+        status = response.status_code
+        if status == 429 or (status >= 500 and safe_to_repeat):
+            return retry_after_seconds(response) or self.retry.backoff(attempt)
+        return None
+
     # -- the request method ----------------------------------------------------------------------------------
     def request(
         self,
@@ -142,12 +153,10 @@ class ApiClient:
             self.status_counts[response.status_code] += 1
             self.pacer.after_response(response)
             self.check_response(response, method, path)
-            status = response.status_code
-            if status == 429 or (status >= 500 and safe_to_repeat):
-                delay = retry_after_seconds(response) or self.retry.backoff(attempt)
-                if self._may_retry(attempt, waited, delay):
-                    waited += self._wait(delay)
-                    continue
+            pause = None if response.is_success else self.retry_delay(response, attempt, safe_to_repeat)
+            if pause is not None and self._may_retry(attempt, waited, pause):
+                waited += self._wait(pause)
+                continue
             if response.is_success:
                 return response
             raise self.map_error(response, method, path)

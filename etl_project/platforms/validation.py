@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -48,3 +49,17 @@ def parse_records(model: type[M], raws: Iterable[Any]) -> Parsed[M]:
             rid = raw.get("id")
             parsed.rejected.append(Rejected(str(rid) if rid is not None else None, describe(exc), raw))
     return parsed
+
+
+def email_syntax(value: str | None) -> str | None:
+    """Check an address's syntax only (no DNS); keep the value as received: normalising is the sync's job."""
+    if value is None or not value.strip():
+        return None
+    try:
+        validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address ({exc})") from None
+    return value
+
+
+OptionalEmail = Annotated[str | None, AfterValidator(email_syntax)]

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from etl_project.platforms.validation import OptionalEmail
 
 
 class _Record(BaseModel):
@@ -29,7 +30,7 @@ class Contact(_Record):
     firstName: str | None = None
     lastName: str | None = None
     name: str | None = None
-    email: str | None = None
+    email: OptionalEmail = None
     phone: str | None = None
     companyName: str | None = None
     type: str | None = None
@@ -39,17 +40,6 @@ class Contact(_Record):
     customFields: list[CustomFieldValue] = Field(default_factory=list)
     dateAdded: datetime
     dateUpdated: datetime | None = None
-
-    @field_validator("email")
-    @classmethod
-    def _email_syntax(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            validate_email(value.strip(), check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise ValueError(f"not a valid email address ({exc})") from None
-        return value
 
     @property
     def updated_at(self) -> datetime:

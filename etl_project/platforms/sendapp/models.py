@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from etl_project.platforms.validation import OptionalEmail
 
 
 class _Record(BaseModel):
@@ -18,22 +19,11 @@ class Contact(_Record):
     first_name: str | None = None
     last_name: str | None = None
     number: str = Field(pattern=r"^\d{8,15}$", description="international digits, no '+'")
-    email: str | None = None
+    email: OptionalEmail = None
     tags: list[str] = Field(default_factory=list)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
-
-    @field_validator("email")
-    @classmethod
-    def _email_syntax(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            validate_email(value.strip(), check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise ValueError(f"not a valid email address ({exc})") from None
-        return value
 
 
 class Note(_Record):

@@ -85,20 +85,12 @@ class SendOwlClient(ApiClient):
             details=body.details,
         )
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """`ApiClient.request`, plus: a 403 block is a cooldown, so wait it out and try again within the retry cap.
-
-        A blocked request was refused before it was processed, so repeating it is safe even for writes.
-        """
-        attempt, waited = 0, 0.0
-        while True:
-            attempt += 1
-            try:
-                return super().request(method, path, **kwargs)
-            except errors.RateLimitError as exc:
-                if exc.status_code != 403 or not self._may_retry(attempt, waited, self.block_cooldown):
-                    raise
-                waited += self._wait(self.block_cooldown)
+    def retry_delay(self, response: httpx.Response, attempt: int, safe_to_repeat: bool) -> float | None:
+        # A 403 block is a cooldown: wait it out. The blocked request was refused before it was processed, so
+        # repeating it is safe even for writes.
+        if response.status_code == 403:
+            return self.block_cooldown
+        return super().retry_delay(response, attempt, safe_to_repeat)
 
     # -- orders ----------------------------------------------------------------------------------------------
     def iter_orders(

@@ -11,8 +11,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from etl_project.platforms.validation import OptionalEmail
 
 
 def to_decimal(value: str | None) -> Decimal | None:
@@ -35,18 +36,8 @@ def _money(value: Any) -> Any:
     return text
 
 
-def _email(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValueError(f"not a valid email address ({exc})") from None
-    return value
-
-
 Money = Annotated[str | None, BeforeValidator(_money)]
-Email = Annotated[str | None, AfterValidator(_email)]
+Email = OptionalEmail
 
 
 class _Record(BaseModel):

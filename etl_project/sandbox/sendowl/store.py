@@ -7,23 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from etl_project.platforms.sendowl.settings import WRITABLE_ORDER_FIELDS
 from etl_project.sandbox.people import Person
 from etl_project.sandbox.sendowl.seed import Catalogue, build_catalogue, build_order, build_orders, iso
 
-WRITABLE_FIELDS = frozenset(
-    {
-        "buyer_name",
-        "buyer_email",
-        "giftee_name",
-        "giftee_email",
-        "tag",
-        "shipping_address1",
-        "shipping_address2",
-        "shipping_city",
-        "shipping_region",
-        "shipping_postcode",
-    }
-)
+WRITABLE_FIELDS = WRITABLE_ORDER_FIELDS  # the contract's list, shared with the client
 
 
 @dataclass
