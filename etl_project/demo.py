@@ -28,6 +28,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 from etl_project import settings  # noqa: E402
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts  # noqa: E402
 from etl_project.defs.partitions import MODE_TAG, daily_partitions  # noqa: E402
+from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts  # noqa: E402
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts  # noqa: E402
 from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products  # noqa: E402
 from etl_project.sandbox.process import SandboxProcess  # noqa: E402
@@ -104,6 +105,31 @@ def main() -> int:
             client.update_contact(victim["id"], {"firstName": f"{victim.get('firstName') or ''} (edited)".strip()})
         print(f"\n   edited HighLevel contact {victim['id']} in the sandbox (last touched {victim['dateUpdated']})")
         _run("next hourly run", resources, instance, **live)
+        reconciled = dg.materialize(
+            [reconcile_contacts],
+            resources={**resources, "sync_config": SyncConfigResource()},
+            instance=instance,
+            run_config=QUIET,
+        )
+        identities = next(
+            e.materialization.metadata
+            for e in reconciled.get_asset_materialization_events()
+            if e.asset_key == dg.AssetKey("contact_identities")
+        )
+        golden = next(
+            e.materialization.metadata
+            for e in reconciled.get_asset_materialization_events()
+            if e.asset_key == dg.AssetKey("golden_contacts")
+        )
+        print(
+            f"\n== reconcile: run {reconciled.run_id[:8]}: {golden['people'].value} people, "
+            f"{golden['in_two_or_more_platforms'].value} of them on two or more platforms"
+        )
+        print(
+            "   records linked by "
+            + ", ".join(f"{how}: {identities[f'matched_by_{how}'].value}" for how in ("link", "email", "phone"))
+            + f"; new people: {identities['new_people'].value}; conflicts logged: {identities['conflicts'].value}"
+        )
         stats = {name: httpx.get(f"{sandbox.admin_url(name)}/_sandbox/stats", timeout=10).json() for name in PLATFORMS}
     _summary(db_path, stats)
     print(f"\ndemo finished in {time.monotonic() - began:.0f}s; sandbox stopped. `make ui` shows these runs.")
