@@ -210,3 +210,31 @@ def test_injected_faults(hl_url: str, api: httpx.Client) -> None:
     assert failed.status_code == 503 and failed.json()["statusCode"] == 503
     stats = httpx.get(f"{hl_url}/_sandbox/stats").json()
     assert stats["by_status"]["503"] == 1
+
+
+def test_deprecated_list_business_list_and_single_notes(api: httpx.Client) -> None:
+    seen: list[str] = []
+    params: dict[str, object] = {"locationId": LOCATION, "limit": 25}
+    while True:
+        body = api.get("/contacts/", params=params).json()
+        seen += [c["id"] for c in body["contacts"]]
+        assert body["meta"]["total"] == 60
+        if not body["meta"]["nextPageUrl"]:
+            break
+        params = {**params, "startAfter": body["meta"]["startAfter"], "startAfterId": body["meta"]["startAfterId"]}
+    assert len(seen) == len(set(seen)) == 60
+    assert api.get("/contacts/", params={"locationId": LOCATION, "limit": 101}).status_code == 422
+
+    cid = api.post("/contacts/", json={"locationId": LOCATION, "email": "biz@example.com", "businessId": "biz-1"})
+    contact_id = cid.json()["contact"]["id"]
+    business = api.get("/contacts/business/biz-1", params={"locationId": LOCATION}).json()
+    assert business["count"] == 1 and business["contacts"][0]["id"] == contact_id
+
+    note = api.post(f"/contacts/{contact_id}/notes", json={"body": "hello"}).json()["note"]
+    assert api.get(f"/contacts/{contact_id}/notes/{note['id']}").json()["note"]["body"] == "hello"
+    assert api.delete(f"/contacts/{contact_id}/notes/{note['id']}").json()["succeded"] is True
+    assert api.get(f"/contacts/{contact_id}/notes/{note['id']}").status_code == 404
+    task = api.post(
+        f"/contacts/{contact_id}/tasks", json={"title": "t", "dueDate": "2026-12-01T00:00:00Z", "completed": False}
+    ).json()["task"]
+    assert api.get(f"/contacts/{contact_id}/tasks/{task['id']}").json()["task"]["id"] == task["id"]
