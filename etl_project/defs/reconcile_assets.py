@@ -13,6 +13,7 @@ from etl_project.defs.sendapp_assets import sendapp_contacts
 from etl_project.defs.sendowl_assets import sendowl_orders
 from etl_project.sync.config import SyncConfig, load_config
 from etl_project.sync.reconcile import Version, reconcile
+from etl_project.warehouse.derived import DerivedTables
 from etl_project.warehouse.reconcile_frames import reconcile_frames
 
 
@@ -46,15 +47,13 @@ class SyncConfigResource(dg.ConfigurableResource):
     ],
 )
 def reconcile_contacts(duckdb: DuckDBResource, sync_config: SyncConfigResource):  # type: ignore[no-untyped-def]
-    warehouse = get_warehouse(duckdb)
+    derived = DerivedTables(get_warehouse(duckdb))
     config = sync_config.load()
     versions = [
-        Version(p, rid, json.loads(payload), at)
-        for p, rid, payload, at in warehouse.contact_versions()
-        if at is not None
+        Version(p, rid, json.loads(payload), at) for p, rid, payload, at in derived.contact_versions() if at is not None
     ]
-    result = reconcile(versions, warehouse.identity_links(), config)
-    warehouse.save_reconciliation(*reconcile_frames(result))
+    result = reconcile(versions, derived.identity_links(), config)
+    derived.save_reconciliation(*reconcile_frames(result))
     summary = result.summary()
     conflicts = "\n".join(f"| {c.platform} | {c.platform_id} | {c.reason} |" for c in result.conflicts[:20])
     yield dg.MaterializeResult(

@@ -11,6 +11,7 @@ from etl_project.defs.metadata import extract_metadata
 from etl_project.defs.partitions import daily_partitions, partition_windows
 from etl_project.defs.resources import SendOwlResource, get_warehouse
 from etl_project.extract.runs import ExtractReport, Pages
+from etl_project.warehouse.derived import DerivedTables
 from etl_project.warehouse.store import Record
 
 
@@ -73,5 +74,5 @@ def sendowl_products(
 def sendowl_customers(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """One row per buyer (lower-cased, trimmed email): name, first and last order, orders, amount spent on paid
     orders that were not refunded, products bought, refunds and chargebacks. Rebuilt from current orders."""
-    totals = get_warehouse(duckdb).rebuild_sendowl_customers()
+    totals = DerivedTables(get_warehouse(duckdb)).rebuild_sendowl_customers()
     return dg.MaterializeResult(metadata={**totals, "partitions": len(context.partition_keys)})

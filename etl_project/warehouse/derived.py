@@ -1,0 +1,58 @@
+"""Derived tables: SendOwl buyers, identity links and conflicts, golden records. Short transactions, as in
+`store.py`; the data reaches SQL as bound parameters or registered DataFrames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from etl_project.warehouse.sql import load_sql
+from etl_project.warehouse.store import Warehouse
+
+
+@dataclass(frozen=True)
+class DerivedTables:
+    warehouse: Warehouse
+
+    def rebuild_sendowl_customers(self) -> dict[str, int]:
+        """Rebuild the buyer table from current orders (one transaction); returns a few totals for metadata."""
+        with self.warehouse.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(load_sql("delete_sendowl_customers"))
+            con.execute(load_sql("insert_sendowl_customers"), {"rebuilt_at": datetime.now(UTC)})
+            con.execute("COMMIT")
+            row = con.execute(load_sql("summarise_sendowl_customers")).fetchone()
+        customers, repeat, refunded = row or (0, 0, 0)
+        return {"customers": customers, "repeat_buyers": repeat, "with_refunds": refunded}
+
+    def contact_versions(self) -> list[tuple[str, str, str, datetime]]:
+        """(platform, record_id, payload JSON, update time) of every kept version of every current contact."""
+        with self.warehouse.connect() as con:
+            return con.execute(load_sql("select_contact_versions")).fetchall()
+
+    def identity_links(self) -> dict[tuple[str, str], str]:
+        with self.warehouse.connect() as con:
+            return {(p, i): person for p, i, person in con.execute(load_sql("select_identity_links")).fetchall()}
+
+    def save_reconciliation(self, links: pd.DataFrame, conflicts: pd.DataFrame, golden: pd.DataFrame) -> None:
+        """New links are added (existing ones are never rewritten); conflicts and golden records are replaced."""
+        now = datetime.now(UTC)
+        with self.warehouse.connect() as con:
+            con.register("links", links)
+            con.register("conflicts", conflicts)
+            con.register("golden", golden)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(load_sql("upsert_identity_links"), {"linked_at": now})
+                con.execute("DELETE FROM identity_conflicts")
+                if len(conflicts):
+                    con.execute(load_sql("replace_identity_conflicts"), {"detected_at": now})
+                con.execute("DELETE FROM golden_contacts")
+                if len(golden):
+                    con.execute(load_sql("replace_golden_contacts"), {"computed_at": now})
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
