@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
+from etl_project.warehouse.tables import kind_table
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,56 @@ class DerivedTables:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+
+    # -- planning ------------------------------------------------------------------------------------------
+    def golden_records(self) -> dict[str, dict[str, Any]]:
+        """person → golden field values (tags as a set), as `golden_contacts` holds them."""
+        with self.warehouse.connect() as con:
+            rows = con.execute(load_sql("select_golden_contacts")).fetchall()
+        out: dict[str, dict[str, Any]] = {}
+        for person, email, phone, first, last, tags in rows:
+            values = {
+                "email": email,
+                "phone": phone,
+                "first_name": first,
+                "last_name": last,
+                "tags": frozenset(tags or []),
+            }
+            out[person] = {k: v for k, v in values.items() if v not in (None, "")}
+        return out
+
+    def target_state(self, platform: str) -> tuple[dict[str, str], dict[str, dict[str, Any]], dict[str, Any]]:
+        """For one target: person → its record id, → its acknowledged snapshot, → its current raw payload."""
+        sql = load_sql("select_target_state").format(table=kind_table(platform, "contacts").table)
+        with self.warehouse.connect() as con:
+            rows = con.execute(sql, {"platform": platform}).fetchall()
+        ids, acked, observed = {}, {}, {}
+        for person, platform_id, payload, snapshot in rows:
+            ids[person] = platform_id
+            if snapshot:
+                acked[person] = json.loads(snapshot)
+            if payload:
+                observed[person] = json.loads(payload)
+        return ids, acked, observed
+
+    def store_plan(self, planned: pd.DataFrame, run_id: str, dry_run: bool) -> int:
+        """Store planned operations in the outbox (once per key) and log them; returns how many were new.
+
+        In dry-run mode nothing enters the outbox (so nothing can be executed); the log still says what would be.
+        """
+        now = datetime.now(UTC)
+        with self.warehouse.connect() as con:
+            con.register("planned", planned)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                new = 0
+                if not dry_run and len(planned):
+                    new = len(con.execute(load_sql("insert_outbox_planned"), {"run_id": run_id, "now": now}).fetchall())
+                if len(planned):
+                    status = "dry_run" if dry_run else "planned"
+                    con.execute(load_sql("insert_sync_log_planned"), {"run_id": run_id, "now": now, "status": status})
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return new
