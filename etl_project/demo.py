@@ -27,6 +27,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from etl_project import settings  # noqa: E402
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts  # noqa: E402
+from etl_project.defs.load_assets import changeset_assets  # noqa: E402
 from etl_project.defs.partitions import MODE_TAG, daily_partitions  # noqa: E402
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts  # noqa: E402
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts  # noqa: E402
@@ -106,7 +107,7 @@ def main() -> int:
         print(f"\n   edited HighLevel contact {victim['id']} in the sandbox (last touched {victim['dateUpdated']})")
         _run("next hourly run", resources, instance, **live)
         reconciled = dg.materialize(
-            [reconcile_contacts],
+            [reconcile_contacts, *changeset_assets],
             resources={**resources, "sync_config": SyncConfigResource()},
             instance=instance,
             run_config=QUIET,
@@ -130,6 +131,14 @@ def main() -> int:
             + ", ".join(f"{how}: {identities[f'matched_by_{how}'].value}" for how in ("link", "email", "phone"))
             + f"; new people: {identities['new_people'].value}; conflicts logged: {identities['conflicts'].value}"
         )
+        for event in reconciled.get_asset_materialization_events():
+            meta = event.materialization.metadata
+            if event.asset_key is not None and event.asset_key.to_user_string().endswith("_changeset"):
+                print(
+                    f"   {event.asset_key.to_user_string()}: {meta['operations'].value} operations planned "
+                    f"({meta['create'].value} creates, {meta['update'].value} updates), stored in the outbox; "
+                    "executing them against the APIs is the next step"
+                )
         stats = {name: httpx.get(f"{sandbox.admin_url(name)}/_sandbox/stats", timeout=10).json() for name in PLATFORMS}
     _summary(db_path, stats)
     print(f"\ndemo finished in {time.monotonic() - began:.0f}s; sandbox stopped. `make ui` shows these runs.")
