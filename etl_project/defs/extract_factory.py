@@ -24,6 +24,20 @@ def _run_setup(context: dg.AssetExecutionContext, platform: str, kind: str) -> t
     return resource, warehouse, partition_windows(context, warehouse, platform, kind, lookback)
 
 
+def _extract_asset_args(name: str, platform: str, description: str) -> dict[str, Any]:
+    """What every extract asset shares: daily partitions, single-run backfills, the platform's API pool."""
+    return {
+        "name": name,
+        "partitions_def": daily_partitions,
+        "backfill_policy": BACKFILL,
+        "group_name": "extract",
+        "kinds": {"duckdb"},
+        "pool": f"{platform}_api",
+        "required_resource_keys": {platform, "duckdb"},
+        "description": description,
+    }
+
+
 def updated_records_asset(
     *,
     name: str,
@@ -33,16 +47,7 @@ def updated_records_asset(
     updated_at: Callable[[Any], Any],
     description: str,
 ) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=name,
-        partitions_def=daily_partitions,
-        backfill_policy=BACKFILL,
-        group_name="extract",
-        kinds={"duckdb"},
-        pool=f"{platform}_api",
-        required_resource_keys={platform, "duckdb"},
-        description=description,
-    )
+    @dg.asset(**_extract_asset_args(name, platform, description))
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         resource, warehouse, windows = _run_setup(context, platform, kind)
         with resource.get_client() as client:
@@ -62,17 +67,7 @@ def child_records_asset(
     fetch: Callable[[Any], Fetch],
     description: str,
 ) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=name,
-        partitions_def=daily_partitions,
-        backfill_policy=BACKFILL,
-        group_name="extract",
-        deps=[parent],
-        kinds={"duckdb"},
-        pool=f"{platform}_api",
-        required_resource_keys={platform, "duckdb"},
-        description=description,
-    )
+    @dg.asset(**_extract_asset_args(name, platform, description), deps=[parent])
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         resource, warehouse, windows = _run_setup(context, platform, kind)
         # The span the parent asset read for each partition (its ledger row), so an hourly run fetches

@@ -28,7 +28,7 @@ def register_admin(
 
     @app.post("/_sandbox/stats/reset")
     async def reset_stats() -> Any:
-        stats.__init__(rate_limit_status=stats.rate_limit_status)  # type: ignore[misc]
+        stats.reset()
         return {"ok": True}
 
     @app.post("/_sandbox/reset")
@@ -36,7 +36,7 @@ def register_admin(
         body = await _json(request)
         reset(body.get("contacts"), body.get("seed"))
         limiter.reset()
-        stats.__init__(rate_limit_status=stats.rate_limit_status)  # type: ignore[misc]
+        stats.reset()
         return {"ok": True, "counts": counts()}
 
     @app.post("/_sandbox/faults")

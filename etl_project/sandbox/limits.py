@@ -110,6 +110,11 @@ class Stats:
         if is_write and status < 400:
             self.writes += 1
 
+    def reset(self) -> None:
+        self.total, self.writes = 0, 0
+        self.by_status.clear()
+        self.by_route.clear()
+
     def as_dict(self) -> dict[str, object]:
         return {
             "total": self.total,
