@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project import settings
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
-from etl_project.defs.load_assets import changeset_assets
+from etl_project.defs.load_assets import changeset_asset_checks, changeset_assets, write_assets
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
 from etl_project.defs.schedules import extract_job, hourly_extract, nightly_reconciliation
@@ -42,7 +42,9 @@ defs = dg.Definitions(
         sendowl_customers,
         reconcile_contacts,
         *changeset_assets,
+        *write_assets,
     ],
+    asset_checks=changeset_asset_checks,
     jobs=[extract_job],
     schedules=[hourly_extract, nightly_reconciliation],
     resources={

@@ -2,45 +2,86 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from etl_project.sync.config import TargetConfig
-from etl_project.sync.plan import plan_target
+from etl_project.sync.plan import TargetState, plan_target
 
 FIELDS = {"email": "email", "phone": "number", "first_name": "first_name", "tags": "tags"}
 UPSERT = TargetConfig(mode="upsert", fields=FIELDS)
 GOLDEN = {
     "p1": {"email": "ann@x.io", "phone": "+12122010020", "first_name": "Ann", "tags": frozenset({"vip", "a"})},
-    "p2": {"email": "bob@x.io", "first_name": "Bob"},
+    "p2": {"email": "bob@x.io", "phone": "+12122010021", "first_name": "Bob"},
     "p3": {"first_name": "No keys"},
+    "p4": {"email": "no-phone@x.io"},
+}
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+SAME = {
+    "p1": {"email": "ann@x.io", "phone": "+12122010020", "first_name": "Ann", "tags": frozenset({"a", "vip"})},
+    "p2": {"email": "bob@x.io", "phone": "+12122010021", "first_name": "Bob"},
 }
 
 
+def linked(acked: dict[str, dict[str, object]], observed: dict[str, dict[str, object]], **kw: object) -> dict:
+    return {
+        p: TargetState(
+            target_id=str(70 + i),
+            acked=acked.get(p, {}),
+            observed=observed.get(p),
+            observed_version=T0,
+            **kw,  # type: ignore[arg-type]
+        )
+        for i, p in enumerate(["p1", "p2"])
+    }
+
+
 def test_unlinked_people_are_created_in_the_platforms_format() -> None:
-    ops = plan_target("sendapp", UPSERT, GOLDEN, {}, {}, {})
-    assert [(o.kind, o.person_id) for o in ops] == [("create", "p1"), ("create", "p2")], "p3 has no match key"
+    ops = plan_target("sendapp", UPSERT, GOLDEN, {})
+    assert [(o.kind, o.person_id) for o in ops] == [("create", "p1"), ("create", "p2")], "SendApp needs a number"
     assert ops[0].payload == {"email": "ann@x.io", "number": "12122010020", "first_name": "Ann", "tags": ["a", "vip"]}
+    assert [o.person_id for o in plan_target("highlevel", UPSERT, GOLDEN, {})] == ["p1", "p2", "p4"]
 
 
 def test_only_real_differences_are_updated_and_nothing_echoes() -> None:
-    linked = {"p1": "77", "p2": "78"}
-    same = {
-        "p1": {"email": "ann@x.io", "phone": "+12122010020", "first_name": "Ann", "tags": frozenset({"a", "vip"})},
-        "p2": {"email": "bob@x.io", "first_name": "Bob"},
-    }
-    assert plan_target("sendapp", UPSERT, GOLDEN, linked, same, same) == []
-    acked_old = {"p2": {"email": "bob@x.io", "first_name": "Robert"}}
-    ops = plan_target("sendapp", UPSERT, GOLDEN, linked, acked_old, {**same, "p2": {"email": "bob@x.io"}})
+    assert plan_target("sendapp", UPSERT, GOLDEN, linked(SAME, SAME)) == []
+    observed = {**SAME, "p2": {"email": "bob@x.io", "phone": "+12122010021", "first_name": "Robert"}}
+    ops = plan_target("sendapp", UPSERT, GOLDEN, linked({}, observed))
     assert [(o.kind, o.person_id, dict(o.fields)) for o in ops] == [("update", "p2", {"first_name": "Bob"})]
-    # The target already shows the value (a user typed it there): no write back, whatever the snapshot says.
-    assert plan_target("sendapp", UPSERT, GOLDEN, linked, acked_old, same) == []
 
 
-def test_modes_and_stable_keys() -> None:
+def test_the_freshest_view_of_the_target_decides() -> None:
+    stale = {**SAME, "p2": {"email": "bob@x.io", "phone": "+12122010021", "first_name": "Robert"}}
+    # The sync already wrote "Bob" (acknowledged after the last extraction): nothing to write again.
+    states = {p: TargetState("7" + p, SAME[p], T0 + timedelta(minutes=1), stale[p], T0) for p in SAME}
+    assert plan_target("sendapp", UPSERT, GOLDEN, states) == []
+    # A user changed it back on the target after that write: the newer extraction wins, and the same values
+    # planned against a newer version are a new operation (a new key).
+    states_later = {p: TargetState("7" + p, SAME[p], T0, stale[p], T0 + timedelta(minutes=2)) for p in SAME}
+    (op,) = plan_target("sendapp", UPSERT, GOLDEN, states_later)
+    states_much_later = {p: TargetState("7" + p, SAME[p], T0, stale[p], T0 + timedelta(minutes=9)) for p in SAME}
+    (op2,) = plan_target("sendapp", UPSERT, GOLDEN, states_much_later)
+    assert op.fields == op2.fields == {"first_name": "Bob"} and op.idempotency_key != op2.idempotency_key
+
+
+def test_modes_deletes_and_stable_keys() -> None:
     update_only = TargetConfig(mode="update_only", fields=FIELDS)
-    assert plan_target("highlevel", update_only, GOLDEN, {}, {}, {}) == []
+    assert plan_target("highlevel", update_only, GOLDEN, {}) == []
     insert_only = TargetConfig(mode="insert_only", fields=FIELDS)
-    assert plan_target("sendapp", insert_only, GOLDEN, {"p1": "77", "p2": "78"}, {}, {}) == []
-    first = plan_target("sendapp", UPSERT, GOLDEN, {}, {}, {})
-    again = plan_target("sendapp", UPSERT, dict(reversed(list(GOLDEN.items()))), {}, {}, {})
+    assert plan_target("sendapp", insert_only, GOLDEN, linked({}, {})) == []
+    first = plan_target("sendapp", UPSERT, GOLDEN, {})
+    again = plan_target("sendapp", UPSERT, dict(reversed(list(GOLDEN.items()))), {})
     assert [o.idempotency_key for o in first] == [o.idempotency_key for o in again]
-    changed = plan_target("sendapp", UPSERT, {**GOLDEN, "p2": {"email": "bob@x.io", "first_name": "Rob"}}, {}, {}, {})
-    assert changed[1].idempotency_key != first[1].idempotency_key
+    renamed = {**GOLDEN, "p2": {**GOLDEN["p2"], "first_name": "Rob"}}
+    assert plan_target("sendapp", UPSERT, renamed, {})[1].idempotency_key != first[1].idempotency_key
+
+    gone = linked(SAME, SAME, upstream_deleted=True)
+    assert plan_target("sendapp", UPSERT, GOLDEN, gone) == [], "deletes = ignore"
+    deleting = TargetConfig(mode="upsert", deletes="delete", fields=FIELDS)
+    assert [o.kind for o in plan_target("sendapp", deleting, GOLDEN, gone)] == ["delete", "delete"]
+    clearing = TargetConfig(mode="upsert", deletes="clear", fields=FIELDS)
+    cleared = plan_target("sendapp", clearing, GOLDEN, gone)
+    assert cleared[0].payload == {"first_name": None, "tags": []}, "match keys stay; managed fields are emptied"
+    removed = linked(SAME, {}, target_deleted=True)
+    assert plan_target("sendapp", UPSERT, GOLDEN, removed) == [], "a record the user deleted is not brought back"
+    mirror = TargetConfig(mode="mirror", fields=FIELDS)
+    assert [o.kind for o in plan_target("sendapp", mirror, GOLDEN, removed)] == ["create", "create"]

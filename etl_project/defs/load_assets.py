@@ -1,6 +1,8 @@
-"""Plan and load (group `load`): per target, the operations the golden records need, stored in the outbox."""
+"""Plan and load (group `load`): per target, the operations the golden records need (the outbox), the blocking
+checks that guard them, and the write asset that sends them through the platform's client."""
 
 import json
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 import pandas as pd
@@ -8,15 +10,19 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import get_warehouse
-from etl_project.sync.plan import Operation, canonical, plan_target
-from etl_project.sync.sources import golden_values
-from etl_project.warehouse.derived import DerivedTables
+from etl_project.load import safety
+from etl_project.load.executor import execute
+from etl_project.load.writers import HighLevelWriter, SendAppWriter, TargetWriter
+from etl_project.sync.plan import CREATE_KEYS, Operation, canonical, plan_target
+from etl_project.warehouse.outbox import Outbox
 
 # target platform → the flow that feeds it
 TARGET_FLOWS = {"sendapp": "highlevel_contacts_to_sendapp", "highlevel": "sendapp_contacts_to_highlevel"}
+# A run tagged with this (any value but "false") may exceed the mass-change thresholds once, on purpose.
+ALLOW_MASS_CHANGE_TAG = "etl/allow-mass-change"
 
 
-def _frame(operations: list[Operation]) -> pd.DataFrame:
+def _frame(operations: Sequence[Operation], expected: dict[str, dict[str, object]]) -> pd.DataFrame:
     rows = [
         (
             o.idempotency_key,
@@ -26,6 +32,7 @@ def _frame(operations: list[Operation]) -> pd.DataFrame:
             o.target_id,
             json.dumps(o.fields, default=str),
             json.dumps(o.payload, default=str),
+            json.dumps(expected[o.idempotency_key], default=str),
             json.dumps(sorted(o.fields)),
         )
         for o in operations
@@ -38,9 +45,16 @@ def _frame(operations: list[Operation]) -> pd.DataFrame:
         "target_id",
         "fields",
         "payload",
+        "expected",
         "fields_changed",
     ]
     return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> dg.MetadataValue:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return dg.MetadataValue.md("\n".join(lines))
 
 
 def changeset_asset(platform: str) -> dg.AssetsDefinition:
@@ -50,9 +64,9 @@ def changeset_asset(platform: str) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         deps=["golden_contacts"],
         description=(
-            f"Operations {platform} is missing: golden records (mapped fields, canonical form) against what "
-            f"{platform} last acknowledged and what it holds now. Only true differences; stored in the outbox "
-            "with deterministic idempotency keys before any call (dry run: logged only)."
+            f"Operations {platform} is missing: golden records (mapped fields, canonical form) against the "
+            f"freshest knowledge of {platform}'s records (latest extraction or last acknowledged write). Only true "
+            "differences; stored in the outbox with deterministic idempotency keys before any call."
         ),
     )
     def _asset(
@@ -62,25 +76,126 @@ def changeset_asset(platform: str) -> dg.AssetsDefinition:
         target = config.targets.get(platform)  # type: ignore[call-overload]
         if target is None or not getattr(config.flows, TARGET_FLOWS[platform]):
             return dg.MaterializeResult(metadata={"operations": 0, "skipped": "flow off or no target configured"})
-        derived = DerivedTables(get_warehouse(duckdb))
-        ids, acked, payloads = derived.target_state(platform)
-        observed = {
-            person: {k: canonical(v) for k, v in golden_values(platform, payload, config.default_region).items()}
-            for person, payload in payloads.items()
-        }
-        operations = plan_target(platform, target, derived.golden_records(), ids, acked, observed)
-        new = derived.store_plan(_frame(operations), context.run.run_id, config.dry_run)
-        by_kind = {kind: sum(1 for o in operations if o.kind == kind) for kind in ("create", "update")}
-        sample = "\n".join(
-            f"| {o.kind} | {o.person_id} | {o.target_id or ''} | {', '.join(o.fields)} |" for o in operations[:15]
+        outbox = Outbox(get_warehouse(duckdb))
+        golden, states = outbox.plan_candidates(
+            platform, can_create=target.mode != "update_only", needs_phone="phone" in CREATE_KEYS.get(platform, ())
         )
+        operations = plan_target(platform, target, golden, states)
+        expected = {}
+        for o in operations:
+            known, _ = states[o.person_id].known() if o.person_id in states else ({}, None)
+            after = {**known, **{k: canonical(v) for k, v in o.fields.items()}}
+            expected[o.idempotency_key] = {k: v for k, v in after.items() if v is not None}
+        new, superseded = outbox.store_plan(platform, _frame(operations, expected), context.run.run_id, config.dry_run)
+        by_kind = {kind: sum(1 for o in operations if o.kind == kind) for kind in ("create", "update", "delete")}
+        sample = [(o.kind, o.person_id, o.target_id, ", ".join(o.fields)) for o in operations[:15]]
         return dg.MaterializeResult(
             metadata={
                 "operations": len(operations),
                 **by_kind,
+                "candidates": len(golden),
                 "new_in_outbox": new,
+                "superseded": superseded,
                 "dry_run": config.dry_run,
-                "sample": dg.MetadataValue.md(f"| op | person | {platform} id | fields |\n|---|---|---|---|\n{sample}"),
+                "sample": _table(["op", "person", f"{platform} id", "fields"], sample),
+            }
+        )
+
+    return _asset
+
+
+def changeset_checks(platform: str) -> list[dg.AssetChecksDefinition]:
+    asset = dg.AssetKey(f"{platform}_changeset")
+
+    def result(verdict: safety.Verdict) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=verdict.passed, description=verdict.message, metadata=verdict.details)
+
+    @dg.asset_check(asset=asset, name="unique_platform_ids", blocking=True, description="No ambiguous writes.")
+    def _unique(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        return result(safety.unique_ids(get_warehouse(duckdb), platform))
+
+    @dg.asset_check(asset=asset, name="match_keys", blocking=True, description="Every planned person has a key.")
+    def _keys(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        return result(safety.match_keys(get_warehouse(duckdb), platform))
+
+    @dg.asset_check(
+        asset=asset,
+        name="mass_change_guard",
+        blocking=True,
+        description=f"Stops a plan updating or deleting more than the configured share of {platform}'s records "
+        f"(a run tagged {ALLOW_MASS_CHANGE_TAG}=true may, once).",
+    )
+    def _mass(
+        context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, sync_config: SyncConfigResource
+    ) -> dg.AssetCheckResult:
+        verdict = safety.mass_change(get_warehouse(duckdb), platform, sync_config.load().thresholds)
+        if not verdict.passed and _mass_change_allowed(context.run.tags):
+            return dg.AssetCheckResult(passed=True, description=f"allowed by run tag: {verdict.message}")
+        return result(verdict)
+
+    return [_unique, _keys, _mass]
+
+
+def _mass_change_allowed(tags: Mapping[str, str]) -> bool:
+    return tags.get(ALLOW_MASS_CHANGE_TAG, "false").lower() not in ("", "false", "0", "no")
+
+
+def _writer(platform: str, resources: object) -> tuple[TargetWriter, str]:
+    resource = getattr(resources, platform)
+    client = resource.get_client()
+    writer: TargetWriter = SendAppWriter(client) if platform == "sendapp" else HighLevelWriter(client)
+    return writer, resource.base_url
+
+
+def writes_asset(platform: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"{platform}_writes",
+        group_name="load",
+        kinds={"duckdb", platform},
+        deps=[f"{platform}_changeset"],
+        required_resource_keys={platform, "duckdb", "sync_config"},
+        description=(
+            f"Sends {platform}'s pending outbox rows through its client, oldest first: each acknowledged row "
+            "advances the snapshot; failures are retried on later runs; a create whose answer was lost is looked "
+            "up before it is retried. Nothing is sent in dry-run mode, or to a real platform without the opt-in."
+        ),
+    )
+    def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        config = context.resources.sync_config.load()
+        if config.dry_run:
+            return dg.MaterializeResult(metadata={"sent": 0, "skipped": "dry run: planned and logged only"})
+        warehouse = get_warehouse(context.resources.duckdb)
+        thresholds = config.thresholds
+        for verdict in (
+            safety.unique_ids(warehouse, platform),
+            safety.match_keys(warehouse, platform),
+            safety.mass_change(warehouse, platform, thresholds),
+        ):
+            if not verdict.passed and not ("thresholds" in verdict.message and _mass_change_allowed(context.run.tags)):
+                raise dg.Failure(f"{platform}: not writing: {verdict.message}", allow_retries=False)
+        writer, base_url = _writer(platform, context.resources)
+        refusal = safety.real_write_refusal(platform, base_url, config.allow_real_writes)
+        if refusal:
+            raise dg.Failure(refusal, allow_retries=False)
+        outbox = Outbox(warehouse)
+        with writer.client:  # type: ignore[attr-defined]
+            report = execute(outbox, writer, context.run.run_id, config.max_write_attempts, context.log.warning)
+        log = outbox.run_log(context.run.run_id, platform)
+        sample = [
+            (op, status, person, target, ", ".join(fields or []), error)
+            for op, status, person, target, fields, error in log[:20]
+        ]
+        by = {f"{op}_{status}": n for (op, status), n in sorted(report.counts.items())}
+        return dg.MaterializeResult(
+            metadata={
+                "sent": sum(report.counts.values()),
+                "acknowledged": report.total("acknowledged"),
+                "failed": report.total("failed"),
+                "dead": report.total("dead"),
+                "adopted_after_lost_create": report.adopted,
+                **by,
+                **({"stopped": report.stopped} if report.stopped else {}),
+                "log_sample": _table(["op", "status", "person", f"{platform} id", "fields", "error"], sample),
             }
         )
 
@@ -88,3 +203,5 @@ def changeset_asset(platform: str) -> dg.AssetsDefinition:
 
 
 changeset_assets = [changeset_asset(platform) for platform in TARGET_FLOWS]
+changeset_asset_checks = [check for platform in TARGET_FLOWS for check in changeset_checks(platform)]
+write_assets = [writes_asset(platform) for platform in TARGET_FLOWS]

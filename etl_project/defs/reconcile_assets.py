@@ -52,7 +52,7 @@ def reconcile_contacts(duckdb: DuckDBResource, sync_config: SyncConfigResource):
     versions = [
         Version(p, rid, json.loads(payload), at) for p, rid, payload, at in derived.contact_versions() if at is not None
     ]
-    result = reconcile(versions, derived.identity_links(), config)
+    result = reconcile(versions, derived.identity_links(), config, derived.written_snapshots())
     derived.save_reconciliation(*reconcile_frames(result))
     summary = result.summary()
     conflicts = "\n".join(f"| {c.platform} | {c.platform_id} | {c.reason} |" for c in result.conflicts[:20])

@@ -69,6 +69,7 @@ class Thresholds(_Strict):
 class SyncConfig(_Strict):
     dry_run: bool = False
     allow_real_writes: bool = Field(default=False, description="Writes to non-sandbox URLs need this opt-in.")
+    max_write_attempts: int = Field(default=5, ge=1, description="Runs that may try one outbox row before it is dead.")
     default_region: str = Field(default="US", min_length=2, max_length=2, description="For phones without +.")
     platform_order: tuple[Platform, ...] = ("highlevel", "sendapp", "sendowl")
     flows: Flows = Flows()

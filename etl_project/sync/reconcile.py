@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from etl_project.sync.config import GOLDEN_FIELDS, SyncConfig
@@ -13,6 +13,7 @@ from etl_project.sync.golden import FieldValue, merge_person
 from etl_project.sync.history import field_change_times
 from etl_project.sync.identity import Conflict, MatchInput, RecordKey, resolve
 from etl_project.sync.normalise import normalise_email
+from etl_project.sync.plan import canonical
 from etl_project.sync.sources import golden_values
 
 
@@ -24,6 +25,21 @@ class Version:
     updated_at: datetime
 
 
+# A value the sync itself wrote is not a user's edit: it competes in last-writer-wins as the oldest value there is.
+SYNC_WRITTEN = datetime(1970, 1, 1, tzinfo=UTC)
+# (platform, person) → golden field → (value the target acknowledged, the target's update time after that write)
+Written = Mapping[tuple[str, str], Mapping[str, tuple[Any, datetime | None]]]
+
+
+@dataclass(frozen=True)
+class CurrentValues:
+    """One record's latest normalised values, its person and its update time (what planning compares with)."""
+
+    person_id: str
+    values: Mapping[str, Any]
+    version: datetime
+
+
 @dataclass
 class Reconciled:
     links: dict[RecordKey, str]
@@ -31,6 +47,7 @@ class Reconciled:
     conflicts: list[Conflict]
     golden: dict[str, dict[str, FieldValue]]
     platforms: dict[str, list[str]] = field(default_factory=dict)
+    current: dict[RecordKey, CurrentValues] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         how = Counter(self.matched_by.values())
@@ -54,7 +71,24 @@ def _record_key(version: Version) -> RecordKey | None:
     return (version.platform, version.record_id)
 
 
-def reconcile(versions: Iterable[Version], existing_links: Mapping[RecordKey, str], config: SyncConfig) -> Reconciled:
+def _demote_sync_writes(
+    changed: dict[str, datetime], values: Mapping[str, Any], written: Mapping[str, tuple[Any, datetime | None]]
+) -> dict[str, datetime]:
+    """Fields still holding what the sync wrote (unchanged since that write) lose every last-writer-wins tie."""
+    out = dict(changed)
+    for name, (value, stamp) in written.items():
+        same = name in values and canonical(values[name]) == canonical(value)
+        if same and (stamp is None or out.get(name, SYNC_WRITTEN) <= stamp):
+            out[name] = SYNC_WRITTEN
+    return out
+
+
+def reconcile(
+    versions: Iterable[Version],
+    existing_links: Mapping[RecordKey, str],
+    config: SyncConfig,
+    written: Written | None = None,
+) -> Reconciled:
     history: dict[RecordKey, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
     for version in versions:
         key = _record_key(version)
@@ -68,10 +102,14 @@ def reconcile(versions: Iterable[Version], existing_links: Mapping[RecordKey, st
 
     by_person: dict[str, dict[str, list[FieldValue]]] = defaultdict(lambda: defaultdict(list))
     platforms: dict[str, set[str]] = defaultdict(set)
+    current: dict[RecordKey, CurrentValues] = {}
     for key, person in resolution.links.items():
         if key not in history:
             continue  # a linked record that is gone (deleted upstream) contributes nothing
-        changed = field_change_times(history[key])
+        changed = _demote_sync_writes(
+            field_change_times(history[key]), latest[key], (written or {}).get((key[0], person), {})
+        )
+        current[key] = CurrentValues(person, latest[key], max(at for at, _ in history[key]))
         platforms[person].add(key[0])
         for name in GOLDEN_FIELDS:
             if name in latest[key]:
@@ -86,4 +124,5 @@ def reconcile(versions: Iterable[Version], existing_links: Mapping[RecordKey, st
         conflicts=resolution.conflicts,
         golden=golden,
         platforms={p: sorted(v) for p, v in platforms.items()},
+        current=current,
     )

@@ -12,7 +12,6 @@ import pandas as pd
 
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
-from etl_project.warehouse.tables import kind_table
 
 
 @dataclass(frozen=True)
@@ -39,13 +38,16 @@ class DerivedTables:
         with self.warehouse.connect() as con:
             return {(p, i): person for p, i, person in con.execute(load_sql("select_identity_links")).fetchall()}
 
-    def save_reconciliation(self, links: pd.DataFrame, conflicts: pd.DataFrame, golden: pd.DataFrame) -> None:
-        """New links are added (existing ones are never rewritten); conflicts and golden records are replaced."""
+    def save_reconciliation(
+        self, links: pd.DataFrame, conflicts: pd.DataFrame, golden: pd.DataFrame, current_values: pd.DataFrame
+    ) -> None:
+        """New links are added (existing ones are never rewritten); the rest is replaced, in one transaction."""
         now = datetime.now(UTC)
         with self.warehouse.connect() as con:
             con.register("links", links)
             con.register("conflicts", conflicts)
             con.register("golden", golden)
+            con.register("current_values", current_values)
             con.execute("BEGIN TRANSACTION")
             try:
                 con.execute(load_sql("upsert_identity_links"), {"linked_at": now})
@@ -55,12 +57,24 @@ class DerivedTables:
                 con.execute("DELETE FROM golden_contacts")
                 if len(golden):
                     con.execute(load_sql("replace_golden_contacts"), {"computed_at": now})
+                con.execute("DELETE FROM contact_values")
+                if len(current_values):
+                    con.execute(load_sql("replace_contact_values"))
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
 
-    # -- planning ------------------------------------------------------------------------------------------
+    def written_snapshots(self) -> dict[tuple[str, str], dict[str, tuple[Any, datetime | None]]]:
+        """(platform, person) → field → (value the sync wrote there, the target's update time after the write)."""
+        with self.warehouse.connect() as con:
+            rows = con.execute(load_sql("select_target_snapshots")).fetchall()
+        out: dict[tuple[str, str], dict[str, tuple[Any, datetime | None]]] = {}
+        for platform, person, fields, written, version in rows:
+            values = json.loads(fields)
+            out[(platform, person)] = {name: (values.get(name), version) for name in written or []}
+        return out
+
     def golden_records(self) -> dict[str, dict[str, Any]]:
         """person → golden field values (tags as a set), as `golden_contacts` holds them."""
         with self.warehouse.connect() as con:
@@ -76,39 +90,3 @@ class DerivedTables:
             }
             out[person] = {k: v for k, v in values.items() if v not in (None, "")}
         return out
-
-    def target_state(self, platform: str) -> tuple[dict[str, str], dict[str, dict[str, Any]], dict[str, Any]]:
-        """For one target: person → its record id, → its acknowledged snapshot, → its current raw payload."""
-        sql = load_sql("select_target_state").format(table=kind_table(platform, "contacts").table)
-        with self.warehouse.connect() as con:
-            rows = con.execute(sql, {"platform": platform}).fetchall()
-        ids, acked, observed = {}, {}, {}
-        for person, platform_id, payload, snapshot in rows:
-            ids[person] = platform_id
-            if snapshot:
-                acked[person] = json.loads(snapshot)
-            if payload:
-                observed[person] = json.loads(payload)
-        return ids, acked, observed
-
-    def store_plan(self, planned: pd.DataFrame, run_id: str, dry_run: bool) -> int:
-        """Store planned operations in the outbox (once per key) and log them; returns how many were new.
-
-        In dry-run mode nothing enters the outbox (so nothing can be executed); the log still says what would be.
-        """
-        now = datetime.now(UTC)
-        with self.warehouse.connect() as con:
-            con.register("planned", planned)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                new = 0
-                if not dry_run and len(planned):
-                    new = len(con.execute(load_sql("insert_outbox_planned"), {"run_id": run_id, "now": now}).fetchall())
-                if len(planned):
-                    status = "dry_run" if dry_run else "planned"
-                    con.execute(load_sql("insert_sync_log_planned"), {"run_id": run_id, "now": now, "status": status})
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        return new

@@ -9,7 +9,29 @@ import pandas as pd
 from etl_project.sync.reconcile import Reconciled
 
 
-def reconcile_frames(result: Reconciled) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def current_values_frame(result: Reconciled) -> pd.DataFrame:
+    rows = []
+    for (platform, platform_id), current in sorted(result.current.items()):
+        value = current.values.get
+        tags = value("tags")
+        rows.append(
+            (
+                platform,
+                platform_id,
+                current.person_id,
+                value("email"),
+                value("phone"),
+                value("first_name"),
+                value("last_name"),
+                sorted(tags) if tags else None,
+                current.version,
+            )
+        )
+    columns = ["platform", "platform_id", "person_id", "email", "phone", "first_name", "last_name", "tags", "version"]
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+def reconcile_frames(result: Reconciled) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     links = pd.DataFrame(
         [
             (p, pid, person, result.matched_by.get((p, pid), "link"))
@@ -48,4 +70,4 @@ def reconcile_frames(result: Reconciled) -> tuple[pd.DataFrame, pd.DataFrame, pd
         columns=["person_id", "email", "phone", "first_name", "last_name", "tags", "platforms", "field_sources"],
         dtype=object,
     )
-    return links, conflicts, golden
+    return links, conflicts, golden, current_values_frame(result)

@@ -1,0 +1,1 @@
+"""Write back: send the outbox's operations through the platform clients. No Dagster here."""

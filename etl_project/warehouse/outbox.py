@@ -1,0 +1,226 @@
+"""The outbox, target snapshots and sync log: planning reads, plan storage, and the executor's bookkeeping.
+
+Every write is one short transaction; no connection is held across an HTTP call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from etl_project.sync.plan import TargetState, canonical
+from etl_project.warehouse.sql import load_sql
+from etl_project.warehouse.store import Warehouse
+from etl_project.warehouse.tables import kind_table
+
+GOLDEN_COLUMNS = ("email", "phone", "first_name", "last_name", "tags")
+PENDING = ("planned", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    key: str
+    operation: str
+    person_id: str
+    target_id: str | None
+    payload: dict[str, Any]
+    expected: dict[str, Any]
+    fields: dict[str, Any]
+    attempts: int
+    needs_lookup: bool
+    first_sent_at: datetime | None
+
+
+def _values(row: Sequence[Any]) -> dict[str, Any]:
+    values = dict(zip(GOLDEN_COLUMNS, row, strict=True))
+    values["tags"] = frozenset(values["tags"] or [])
+    return {k: v for k, v in values.items() if v not in (None, "", frozenset())}
+
+
+@dataclass(frozen=True)
+class Outbox:
+    warehouse: Warehouse
+
+    # -- planning --------------------------------------------------------------------------------------------
+    def plan_candidates(
+        self, platform: str, *, can_create: bool, needs_phone: bool
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, TargetState]]:
+        """Golden records and target states of the people whose record on `platform` may need a write."""
+        sql = load_sql("select_plan_candidates").format(table=kind_table(platform, "contacts").table)
+        params = {"platform": platform, "can_create": can_create, "needs_phone": needs_phone}
+        with self.warehouse.connect() as con:
+            rows = con.execute(sql, params).fetchall()
+        golden, states = {}, {}
+        for row in rows:
+            person = row[0]
+            golden[person] = _values(row[1:6])
+            platform_id, target_deleted, observed = row[6:9]
+            acked, target_version, upstream_deleted = row[15:18]
+            states[person] = TargetState(
+                target_id=platform_id,
+                acked=json.loads(acked) if acked else {},
+                acked_version=target_version,
+                observed=_values(row[9:14]) if observed else None,
+                observed_version=row[14],
+                target_deleted=bool(target_deleted),
+                upstream_deleted=bool(upstream_deleted),
+            )
+        return golden, states
+
+    def store_plan(self, platform: str, planned: pd.DataFrame, run_id: str, dry_run: bool) -> tuple[int, int]:
+        """Store the plan (each key once), supersede pending rows it no longer needs, and log both.
+
+        Returns (new rows, superseded rows). In dry-run mode nothing enters or leaves the outbox; the log says
+        what would be done, with status `dry_run`.
+        """
+        now = datetime.now(UTC)
+        new = superseded = 0
+        with self.warehouse.connect() as con:
+            con.register("planned", planned)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if not dry_run:
+                    if len(planned):
+                        rows = con.execute(load_sql("insert_outbox_planned"), {"run_id": run_id, "now": now})
+                        new = len(rows.fetchall())
+                    gone = con.execute(load_sql("supersede_outbox"), {"platform": platform, "now": now}).fetchall()
+                    superseded = len(gone)
+                    for key, person, target_id, operation in gone:
+                        self._log(con, run_id, platform, person, target_id, operation, [], "superseded", None, key)
+                if len(planned):
+                    status = "dry_run" if dry_run else "planned"
+                    con.execute(load_sql("insert_sync_log_planned"), {"run_id": run_id, "now": now, "status": status})
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return new, superseded
+
+    # -- executing -------------------------------------------------------------------------------------------
+    def pending(self, platform: str, max_attempts: int) -> list[PendingRow]:
+        with self.warehouse.connect() as con:
+            rows = con.execute(
+                load_sql("select_outbox_pending"), {"platform": platform, "max_attempts": max_attempts}
+            ).fetchall()
+        return [
+            PendingRow(key, op, person, target, json.loads(payload), json.loads(expected), json.loads(fields), n, lk, t)
+            for key, op, person, target, payload, expected, fields, n, lk, t in rows
+        ]
+
+    def mark_sent(self, key: str, run_id: str) -> None:
+        with self.warehouse.connect() as con:
+            con.execute(load_sql("mark_outbox_sent"), {"key": key, "run_id": run_id, "now": datetime.now(UTC)})
+
+    def acknowledge(
+        self,
+        platform: str,
+        row: PendingRow,
+        run_id: str,
+        target_id: str | None,
+        target_version: datetime | None,
+        *,
+        created: bool = False,
+    ) -> None:
+        """The target applied the row: mark it, advance the snapshot, link a created record, log — atomically."""
+        now = datetime.now(UTC)
+        with self.warehouse.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                result = {"key": row.key, "status": "acknowledged", "target_id": target_id, "error": None, "now": now}
+                con.execute(load_sql("mark_outbox_result"), result)
+                if row.operation == "delete":
+                    con.execute(load_sql("delete_target_snapshot"), {"platform": platform, "person": row.person_id})
+                    table = kind_table(platform, "contacts").table
+                    con.execute(load_sql("mark_contact_deleted").format(table=table), {"now": now, "id": target_id})
+                else:
+                    snapshot = {
+                        "platform": platform,
+                        "person_id": row.person_id,
+                        "target_id": target_id,
+                        "fields": json.dumps({k: canonical(v) for k, v in row.expected.items()}, sort_keys=True),
+                        "written": sorted(row.fields),
+                        "target_version": target_version,
+                        "now": now,
+                    }
+                    con.execute(load_sql("upsert_target_snapshot"), snapshot)
+                if created and target_id is not None:
+                    link = {"platform": platform, "platform_id": target_id, "person_id": row.person_id, "now": now}
+                    con.execute(load_sql("insert_created_link"), link)
+                self._log(
+                    con,
+                    run_id,
+                    platform,
+                    row.person_id,
+                    target_id,
+                    row.operation,
+                    sorted(row.fields),
+                    "acknowledged",
+                    None,
+                    row.key,
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def fail(self, platform: str, row: PendingRow, run_id: str, error: str, *, final: bool) -> None:
+        now = datetime.now(UTC)
+        status = "dead" if final else "failed"
+        with self.warehouse.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                params = {"key": row.key, "status": status, "target_id": None, "error": error, "now": now}
+                con.execute(load_sql("mark_outbox_result"), params)
+                self._log(
+                    con,
+                    run_id,
+                    platform,
+                    row.person_id,
+                    row.target_id,
+                    row.operation,
+                    sorted(row.fields),
+                    status,
+                    error,
+                    row.key,
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    # -- reporting -------------------------------------------------------------------------------------------
+    def run_log(self, run_id: str, platform: str) -> list[tuple[Any, ...]]:
+        """This run's log rows for one target: (operation, status, person, target id, fields, error)."""
+        return self.warehouse.query(load_sql("select_run_log"), {"run_id": run_id, "platform": platform})
+
+    @staticmethod
+    def _log(
+        con: Any,
+        run_id: str,
+        platform: str,
+        person: str,
+        target_id: str | None,
+        operation: str,
+        fields: list[str],
+        status: str,
+        error: str | None,
+        key: str,
+    ) -> None:
+        params: Mapping[str, Any] = {
+            "run_id": run_id,
+            "platform": platform,
+            "person_id": person,
+            "target_id": target_id,
+            "operation": operation,
+            "fields_changed": fields,
+            "status": status,
+            "error": error,
+            "key": key,
+            "now": datetime.now(UTC),
+        }
+        con.execute(load_sql("insert_sync_log_event"), params)

@@ -1,0 +1,1 @@
+DELETE FROM target_snapshots WHERE platform = $platform AND person_id = $person;

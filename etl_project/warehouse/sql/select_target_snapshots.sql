@@ -1,0 +1,1 @@
+SELECT platform, person_id, fields, written, target_version FROM target_snapshots;
