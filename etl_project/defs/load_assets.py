@@ -94,6 +94,7 @@ def changeset_asset(platform: str) -> dg.AssetsDefinition:
                 "operations": len(operations),
                 **by_kind,
                 "candidates": len(golden),
+                "creates_blocked_by_conflict": sum(1 for s in states.values() if s.key_taken),
                 "new_in_outbox": new,
                 "superseded": superseded,
                 "dry_run": config.dry_run,

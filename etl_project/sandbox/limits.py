@@ -100,18 +100,20 @@ class Stats:
     total: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
     by_route: Counter[str] = field(default_factory=Counter)
-    writes: int = 0
+    writes: int = 0  # writes the platform accepted
+    write_requests: int = 0  # every write attempt, whatever the answer
     rate_limit_status: int = 429  # how this platform says "too fast" (SendOwl: 403)
 
     def record(self, method: str, path: str, status: int, is_write: bool) -> None:
         self.total += 1
         self.by_status[status] += 1
         self.by_route[f"{method} {path}"] += 1
+        self.write_requests += is_write
         if is_write and status < 400:
             self.writes += 1
 
     def reset(self) -> None:
-        self.total, self.writes = 0, 0
+        self.total, self.writes, self.write_requests = 0, 0, 0
         self.by_status.clear()
         self.by_route.clear()
 
@@ -119,6 +121,7 @@ class Stats:
         return {
             "total": self.total,
             "writes": self.writes,
+            "write_requests": self.write_requests,
             "rate_limited": self.by_status.get(self.rate_limit_status, 0),
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "by_route": dict(self.by_route.most_common()),

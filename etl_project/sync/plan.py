@@ -53,6 +53,7 @@ class TargetState:
     observed_version: datetime | None = None
     target_deleted: bool = False  # the linked record was deleted on the target
     upstream_deleted: bool = False  # every record of the person on the other platforms was deleted
+    key_taken: bool = False  # the target holds another person's record with this email or phone (a conflict)
 
     def known(self) -> tuple[dict[str, Any], datetime | None]:
         """The freshest view of the target record's values, and the version it describes."""
@@ -128,6 +129,8 @@ def plan_person(
     if state.target_id is None or recreate:
         if target.mode == "update_only" or not any(k in desired for k in CREATE_KEYS.get(platform, MATCH_KEYS)):
             return None  # creating is not this target's job, or there is nothing to create it with
+        if state.key_taken:
+            return None  # an unresolved identity conflict: never create a duplicate (see identity_conflicts)
         return _operation(platform, target, "create", person, state, desired, base if recreate else None)
     if target.mode == "insert_only" or state.target_deleted:
         return None  # a record the user deleted on the target is not brought back (except in mirror mode)

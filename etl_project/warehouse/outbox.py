@@ -60,7 +60,7 @@ class Outbox:
             person = row[0]
             golden[person] = _values(row[1:6])
             platform_id, target_deleted, observed = row[6:9]
-            acked, target_version, upstream_deleted = row[15:18]
+            acked, target_version, upstream_deleted, key_taken = row[15:19]
             states[person] = TargetState(
                 target_id=platform_id,
                 acked=json.loads(acked) if acked else {},
@@ -69,6 +69,7 @@ class Outbox:
                 observed_version=row[14],
                 target_deleted=bool(target_deleted),
                 upstream_deleted=bool(upstream_deleted),
+                key_taken=bool(key_taken),
             )
         return golden, states
 

@@ -1,6 +1,8 @@
 -- People whose golden record may differ from what one target holds, with everything the planner needs. The
 -- comparison runs here, over every person at once; only candidates reach Python. "Known" is the latest
 -- extraction when it is at least as new as the sync's last acknowledged write to the target, else that write.
+-- `key_taken`: the target already holds another person's record with this email or phone (an identity conflict
+-- the reconcile step refused to merge), so creating one would duplicate or collide.
 WITH target_links AS (
     SELECT l.person_id, l.platform_id, coalesce(c.is_deleted, false) AS target_deleted
     FROM identity_links l
@@ -29,7 +31,11 @@ state AS (
            v.tags AS v_tags, v.version,
            s.fields AS acked, s.target_version,
            coalesce(e.any_deleted AND NOT e.any_live, false) AS upstream_deleted,
-           v.platform_id IS NOT NULL AND (s.target_version IS NULL OR v.version >= s.target_version) AS use_observed
+           v.platform_id IS NOT NULL AND (s.target_version IS NULL OR v.version >= s.target_version) AS use_observed,
+           t.platform_id IS NULL AND EXISTS (
+               SELECT 1 FROM contact_values k
+               WHERE k.platform = $platform AND k.person_id <> g.person_id
+                 AND (k.phone = g.phone OR k.email = g.email)) AS key_taken
     FROM golden_contacts g
     LEFT JOIN target_links t ON t.person_id = g.person_id
     LEFT JOIN contact_values v ON v.platform = $platform AND v.platform_id = t.platform_id
@@ -37,7 +43,8 @@ state AS (
     LEFT JOIN elsewhere e ON e.person_id = g.person_id
 )
 SELECT person_id, email, phone, first_name, last_name, tags, platform_id, target_deleted, observed,
-       v_email, v_phone, v_first_name, v_last_name, v_tags, version, acked, target_version, upstream_deleted
+       v_email, v_phone, v_first_name, v_last_name, v_tags, version, acked, target_version, upstream_deleted,
+       key_taken
 FROM state
 WHERE (platform_id IS NULL AND $can_create AND (phone IS NOT NULL OR (email IS NOT NULL AND NOT $needs_phone)))
    OR (platform_id IS NOT NULL AND (target_deleted OR upstream_deleted))

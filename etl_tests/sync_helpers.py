@@ -1,0 +1,64 @@
+"""Helpers for write-back tests: run the whole sync through Dagster and read the sandboxes' state over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import httpx
+
+from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG, changeset_asset_checks, changeset_assets, write_assets
+from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
+from etl_project.sandbox.server import Sandbox
+from etl_tests.conftest import HEADERS, SENDAPP_KEY
+
+SYNC = [reconcile_contacts, *changeset_assets, *write_assets, *changeset_asset_checks]
+
+
+def sync(
+    resources: dict[str, Any], config: SyncConfigResource | None = None, *, allow_mass_change: bool = True
+) -> dg.ExecuteInProcessResult:
+    """Reconcile, plan and write back in one run (the first sync of seeded data changes many records)."""
+    tags = {ALLOW_MASS_CHANGE_TAG: "true"} if allow_mass_change else {}
+    return dg.materialize(
+        SYNC,
+        resources={**resources, "sync_config": config or SyncConfigResource()},
+        tags=tags,
+        raise_on_error=False,
+    )
+
+
+def metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
+    return {
+        e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
+        for e in result.get_asset_materialization_events()
+        if e.asset_key is not None
+    }
+
+
+def sendapp_contacts(sandbox: Sandbox) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    with httpx.Client(base_url=sandbox.api_url("sendapp"), headers={"X-API-Key": SENDAPP_KEY}) as sa:
+        page = 1
+        while True:
+            body = sa.get("/contacts", params={"page": page, "per_page": 100}).json()
+            out += body["data"]
+            if not body["meta"]["has_more"]:
+                return out
+            page += 1
+
+
+def highlevel_contact(sandbox: Sandbox, contact_id: str) -> dict[str, Any]:
+    with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
+        response = hl.get(f"/contacts/{contact_id}")
+        response.raise_for_status()
+        return dict(response.json()["contact"])
+
+
+def write_requests(sandbox: Sandbox) -> dict[str, int]:
+    return {name: p.stats.write_requests for name, p in sandbox.platforms.items()}
+
+
+def reset_stats(sandbox: Sandbox) -> None:
+    for p in sandbox.platforms.values():
+        p.stats.reset()
