@@ -8,9 +8,10 @@ from dagster_duckdb import DuckDBResource
 from etl_project import settings
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
 from etl_project.defs.load_assets import changeset_asset_checks, changeset_assets, write_assets
+from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
-from etl_project.defs.schedules import extract_job, hourly_extract, nightly_reconciliation
+from etl_project.defs.schedules import extract_job, hourly_extract, nightly_reconciliation, sync_after_extract, sync_job
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts
 from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products
 
@@ -40,13 +41,15 @@ defs = dg.Definitions(
         sendowl_orders,
         sendowl_products,
         sendowl_customers,
+        contact_presence,
         reconcile_contacts,
         *changeset_assets,
         *write_assets,
     ],
     asset_checks=changeset_asset_checks,
-    jobs=[extract_job],
+    jobs=[extract_job, sync_job],
     schedules=[hourly_extract, nightly_reconciliation],
+    sensors=[sync_after_extract],
     resources={
         "highlevel": highlevel_resource(),
         "sendowl": SendOwlResource(

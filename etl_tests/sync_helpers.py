@@ -8,18 +8,27 @@ import dagster as dg
 import httpx
 
 from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG, changeset_asset_checks, changeset_assets, write_assets
+from etl_project.defs.partitions import MODE_TAG
+from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.sandbox.server import Sandbox
 from etl_tests.conftest import HEADERS, SENDAPP_KEY
 
-SYNC = [reconcile_contacts, *changeset_assets, *write_assets, *changeset_asset_checks]
+SYNC = [contact_presence, reconcile_contacts, *changeset_assets, *write_assets, *changeset_asset_checks]
 
 
 def sync(
-    resources: dict[str, Any], config: SyncConfigResource | None = None, *, allow_mass_change: bool = True
+    resources: dict[str, Any],
+    config: SyncConfigResource | None = None,
+    *,
+    allow_mass_change: bool = True,
+    full: bool = False,
 ) -> dg.ExecuteInProcessResult:
-    """Reconcile, plan and write back in one run (the first sync of seeded data changes many records)."""
+    """Reconcile, plan and write back in one run (the first sync of seeded data changes many records).
+    `full`: the nightly mode, which also lists every contact to detect deletions."""
     tags = {ALLOW_MASS_CHANGE_TAG: "true"} if allow_mass_change else {}
+    if full:
+        tags[MODE_TAG] = "full"
     return dg.materialize(
         SYNC,
         resources={**resources, "sync_config": config or SyncConfigResource()},

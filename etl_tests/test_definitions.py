@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from etl_project.definitions import defs
-from etl_project.defs.schedules import hourly_extract, nightly_reconciliation
+from etl_project.defs.schedules import hourly_extract, nightly_reconciliation, sync_after_extract
 
 
 def test_definitions_load() -> None:
@@ -16,6 +16,24 @@ def test_definitions_load() -> None:
     assert {"ghl_contacts", "ghl_tasks", "ghl_notes", "ghl_appointments"} <= keys
     assert repo.get_job("extract_job").partitions_def is not None
     assert {s.name for s in repo.schedule_defs} == {"hourly_extract", "nightly_reconciliation"}
+    assert {s.name for s in repo.sensor_defs} == {"sync_after_extract"}
+    sync_keys = {k.to_user_string() for k in repo.get_job("sync_job").asset_layer.executable_asset_keys}
+    assert {"contact_presence", "golden_contacts", "sendapp_writes", "highlevel_writes"} <= sync_keys
+    checks = {c.name for c in repo.asset_graph.asset_check_keys}
+    assert {"unique_platform_ids", "match_keys", "mass_change_guard"} <= checks
+
+
+def test_each_extract_run_is_followed_by_a_sync_in_the_same_mode() -> None:
+    with dg.instance_for_test() as instance:
+        run = dg.DagsterRun(job_name="extract_job", run_id="a-finished-extract-run", tags={"etl/mode": "full"})
+        event = dg.DagsterEvent(
+            event_type_value="PIPELINE_SUCCESS", job_name="extract_job", step_key=None, message="done"
+        )
+        context = dg.build_run_status_sensor_context(
+            sensor_name="sync_after_extract", dagster_event=event, dagster_instance=instance, dagster_run=run
+        )
+        request = sync_after_extract(context)
+    assert request.tags["etl/mode"] == "full" and request.run_key == run.run_id
 
 
 def test_schedules_target_today_and_yesterday() -> None:

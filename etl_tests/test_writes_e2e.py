@@ -14,8 +14,8 @@ import httpx
 from etl_project.defs.load_assets import changeset_assets
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.defs.resources import get_warehouse
-from etl_project.warehouse.outbox import Outbox
 from etl_project.sandbox.server import Sandbox
+from etl_project.warehouse.outbox import Outbox
 from etl_tests.conftest import HEADERS, LOCATION, SENDAPP_KEY
 from etl_tests.sync_helpers import (
     highlevel_contact,
@@ -177,3 +177,37 @@ def test_writes_to_a_real_platform_need_the_opt_in(sandbox: Sandbox, resources: 
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "allow_real_writes" in str(failure.event_specific_data)
     assert rows(resources, "SELECT count(*) FROM outbox WHERE platform = 'sendapp' AND attempts > 0") == [(0,)]
+
+
+def test_a_contact_deleted_in_highlevel_is_deleted_in_sendapp_by_policy(
+    sandbox: Sandbox, resources: dict[str, Any], tmp_path: Path
+) -> None:
+    config = config_with(tmp_path, 'mode = "upsert"\ndeletes = "ignore"', 'mode = "upsert"\ndeletes = "delete"')
+    extract(resources, backfill=True)
+    assert sync(resources, config).success
+    extract(resources)
+    person, hl_id, sendapp_id = rows(
+        resources,
+        """
+        SELECT h.person_id, h.platform_id, s.platform_id FROM identity_links h
+        JOIN identity_links s ON s.person_id = h.person_id AND s.platform = 'sendapp'
+        JOIN golden_contacts g ON g.person_id = h.person_id AND len(g.platforms) = 2
+        WHERE h.platform = 'highlevel' ORDER BY 1 LIMIT 1""",
+    )[0]
+    with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
+        assert hl.delete(f"/contacts/{hl_id}").status_code == 200
+    extract(resources)
+    hourly = sync(resources, config, allow_mass_change=False)
+    assert hourly.success and metadata(hourly)["sendapp_changeset"]["delete"] == 0, "hourly runs do not list"
+    nightly = sync(resources, config, allow_mass_change=False, full=True)
+    assert nightly.success
+    assert metadata(nightly)["contact_presence"]["highlevel_deleted"] == 1
+    assert metadata(nightly)["sendapp_writes"]["delete_acknowledged"] == 1
+    assert all(str(c["id"]) != sendapp_id for c in sendapp_contacts(sandbox))
+    log = rows(
+        resources, "SELECT operation, status FROM sync_log WHERE person_id = ? AND run_id = ?", [person, nightly.run_id]
+    )
+    assert ("delete", "acknowledged") in log
+    reset_stats(sandbox)
+    assert sync(resources, config, allow_mass_change=False, full=True).success
+    assert write_requests(sandbox)["sendapp"] == 0, "deleted once"

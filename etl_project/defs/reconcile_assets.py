@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from etl_project.defs.highlevel_assets import ghl_contacts
+from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.resources import get_warehouse
 from etl_project.defs.sendapp_assets import sendapp_contacts
 from etl_project.defs.sendowl_assets import sendowl_orders
@@ -32,7 +33,7 @@ class SyncConfigResource(dg.ConfigurableResource):
             "contact_identities",
             group_name="reconcile",
             kinds={"duckdb"},
-            deps=[ghl_contacts, sendapp_contacts, sendowl_orders],
+            deps=[ghl_contacts, sendapp_contacts, sendowl_orders, contact_presence],
             description="The link table (platform, platform_id) → person, matched by existing link, then "
             "normalised email, then E.164 phone; ambiguous matches go to identity_conflicts.",
         ),

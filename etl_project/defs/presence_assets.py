@@ -1,0 +1,64 @@
+"""Deletion detection: a full listing of each contact platform marks records no longer there as deleted.
+
+None of the APIs reports deletions, so the nightly (full-mode) sync lists every contact id and compares. Hourly
+runs skip it: a listing costs one request per page of every contact.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from etl_project.defs.highlevel_assets import ghl_contacts
+from etl_project.defs.partitions import MODE_TAG
+from etl_project.defs.resources import HighLevelResource, SendAppResource, get_warehouse
+from etl_project.defs.sendapp_assets import sendapp_contacts
+from etl_project.warehouse.sql import load_sql
+from etl_project.warehouse.tables import kind_table
+
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _listed_ids(pages: Any) -> set[str]:
+    ids: set[str] = set()
+    for page in pages:
+        ids.update(str(model.id) for model, _ in page.valid)
+        ids.update(str(r.record_id) for r in page.rejected if r.record_id is not None)  # invalid, but present
+    return ids
+
+
+@dg.asset(
+    group_name="reconcile",
+    kinds={"duckdb"},
+    deps=[ghl_contacts, sendapp_contacts],
+    description="In full mode (the nightly sync): lists every HighLevel and SendApp contact id and marks the "
+    "landed contacts no longer listed as deleted, so identities, golden records and the delete policy see it.",
+)
+def contact_presence(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, highlevel: HighLevelResource, sendapp: SendAppResource
+) -> dg.MaterializeResult:
+    if context.run.tags.get(MODE_TAG) != "full":
+        return dg.MaterializeResult(metadata={"skipped": "runs in full mode only (the nightly sync)"})
+    warehouse = get_warehouse(duckdb)
+    started = datetime.now(UTC)
+    until = started + timedelta(days=1)
+    with highlevel.get_client() as hl:
+        seen = {"highlevel": _listed_ids(hl.iter_contacts_updated(EPOCH, until))}
+    with sendapp.get_client() as sa:
+        seen["sendapp"] = _listed_ids(sa.iter_contacts_updated(EPOCH, until))
+    metadata: dict[str, Any] = {}
+    for platform, ids in seen.items():
+        table = kind_table(platform, "contacts").table
+        landed = warehouse.query(load_sql("count_current_records").format(table=table))[0][0]
+        if landed and not ids:
+            raise dg.Failure(f"{platform}: the full listing returned no contacts; refusing to mark {landed} deleted")
+        with warehouse.connect() as con:
+            con.register("seen_ids", pd.DataFrame({"id": sorted(ids)}, dtype=object))
+            gone = con.execute(
+                load_sql("mark_missing_contacts").format(table=table), {"now": started, "started": started}
+            ).fetchall()
+        metadata[f"{platform}_listed"] = len(ids)
+        metadata[f"{platform}_deleted"] = len(gone)
+    return dg.MaterializeResult(metadata=metadata)
