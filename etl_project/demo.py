@@ -2,7 +2,9 @@
 
 1. a single-run backfill of the last 91 days (the seeded history);
 2. the hourly incremental run of today's partition (sets the live cursor);
-3. an edit made in the sandbox, then the next hourly run, which picks up just that change.
+3. an edit made in the sandbox, then the next hourly run, which picks up just that change;
+4. the sync (reconcile, plan, blocking checks, write back): stopped first by the mass-change guard, then allowed
+   once; an edit in SendApp reaches HighLevel; a last quiet sync sends zero writes.
 Runs are recorded in $DAGSTER_HOME, so `make ui` shows them afterwards.
 """
 
@@ -27,11 +29,10 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from etl_project import settings  # noqa: E402
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts  # noqa: E402
-from etl_project.defs.load_assets import changeset_assets  # noqa: E402
 from etl_project.defs.partitions import MODE_TAG, daily_partitions  # noqa: E402
-from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts  # noqa: E402
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts  # noqa: E402
 from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products  # noqa: E402
+from etl_project.demo_sync import demo_sync, run_sync  # noqa: E402
 from etl_project.sandbox.process import SandboxProcess  # noqa: E402
 from etl_project.sandbox.wiring import sandbox_resources  # noqa: E402
 from etl_project.warehouse.store import Warehouse  # noqa: E402
@@ -106,39 +107,18 @@ def main() -> int:
             client.update_contact(victim["id"], {"firstName": f"{victim.get('firstName') or ''} (edited)".strip()})
         print(f"\n   edited HighLevel contact {victim['id']} in the sandbox (last touched {victim['dateUpdated']})")
         _run("next hourly run", resources, instance, **live)
-        reconciled = dg.materialize(
-            [reconcile_contacts, *changeset_assets],
-            resources={**resources, "sync_config": SyncConfigResource()},
-            instance=instance,
-            run_config=QUIET,
-        )
-        identities = next(
-            e.materialization.metadata
-            for e in reconciled.get_asset_materialization_events()
-            if e.asset_key == dg.AssetKey("contact_identities")
-        )
-        golden = next(
-            e.materialization.metadata
-            for e in reconciled.get_asset_materialization_events()
-            if e.asset_key == dg.AssetKey("golden_contacts")
-        )
-        print(
-            f"\n== reconcile: run {reconciled.run_id[:8]}: {golden['people'].value} people, "
-            f"{golden['in_two_or_more_platforms'].value} of them on two or more platforms"
-        )
-        print(
-            "   records linked by "
-            + ", ".join(f"{how}: {identities[f'matched_by_{how}'].value}" for how in ("link", "email", "phone"))
-            + f"; new people: {identities['new_people'].value}; conflicts logged: {identities['conflicts'].value}"
-        )
-        for event in reconciled.get_asset_materialization_events():
-            meta = event.materialization.metadata
-            if event.asset_key is not None and event.asset_key.to_user_string().endswith("_changeset"):
-                print(
-                    f"   {event.asset_key.to_user_string()}: {meta['operations'].value} operations planned "
-                    f"({meta['create'].value} creates, {meta['update'].value} updates), stored in the outbox; "
-                    "executing them against the APIs is the next step"
-                )
+        admin = {name: sandbox.admin_url(name) for name in PLATFORMS}
+        demo_sync(resources, instance, admin)
+        _run("next hourly run (picks up the sync's own writes)", resources, instance, **live)
+        with resources["sendapp"].get_client() as client:
+            contact = next(iter(client.iter_contacts_updated(datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC))))
+            first_contact = contact.valid[0][0]
+            client.update_contact(first_contact.id, {"last_name": "Edited-in-SendApp"})
+        print(f"\n   edited SendApp contact {first_contact.id} (flow 2 should carry it to HighLevel)")
+        _run("next hourly run", resources, instance, **live)
+        run_sync("sync after the SendApp edit", resources, instance, admin)
+        _run("next hourly run", resources, instance, **live)
+        run_sync("quiet sync: nothing changed, so zero writes", resources, instance, admin)
         stats = {name: httpx.get(f"{sandbox.admin_url(name)}/_sandbox/stats", timeout=10).json() for name in PLATFORMS}
     _summary(db_path, stats)
     print(f"\ndemo finished in {time.monotonic() - began:.0f}s; sandbox stopped. `make ui` shows these runs.")
@@ -162,6 +142,10 @@ def _summary(db_path: str, stats: dict[str, Any]) -> None:
             print(f"   {platform:<11}{kind:<14}{expected:>9}{landed:>9}{held:>13}{versions:>10}{ok:>7}")
     buyers = warehouse.query("SELECT count(*), count(*) FILTER (WHERE completed_orders > 1) FROM sendowl_customers")
     print(f"   sendowl buyers (one per normalised email): {buyers[0][0]}, of which repeat buyers: {buyers[0][1]}")
+    log = warehouse.query("SELECT platform, operation, status, count(*) FROM sync_log GROUP BY ALL ORDER BY ALL")
+    print("\n== sync log (every planned and executed operation, per platform, operation and status)")
+    for platform, operation, status, n in log:
+        print(f"   {platform:<11}{operation:<8}{status:<14}{n:>6}")
     for platform in PLATFORMS:
         s = stats[platform]
         print(

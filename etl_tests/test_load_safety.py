@@ -1,0 +1,46 @@
+"""The write guards on literals: mass-change shares, the real-write opt-in, and a sync-written value in LWW."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from etl_project.load.safety import is_sandbox_url, judge_mass_change, real_write_refusal
+from etl_project.sync.config import Thresholds, load_config
+from etl_project.sync.reconcile import Version, reconcile
+
+T = Thresholds(max_update_share=0.25, max_delete_share=0.05, min_records_for_share=20)
+
+
+def test_mass_change_shares() -> None:
+    assert judge_mass_change(25, 0, 100, T).passed
+    stopped = judge_mass_change(26, 0, 100, T)
+    assert not stopped.passed and "max_update_share" in stopped.message and stopped.details["update_share"] == 0.26
+    assert not judge_mass_change(0, 6, 100, T).passed
+    assert judge_mass_change(19, 19, 19, T).passed, "below min_records_for_share the shares do not apply"
+
+
+def test_real_writes_need_the_opt_in() -> None:
+    assert is_sandbox_url("http://127.0.0.1:8101") and is_sandbox_url("http://localhost:8103/api")
+    assert not is_sandbox_url("https://services.leadconnectorhq.com")
+    refusal = real_write_refusal("sendapp", "https://app.sendapp.ai/api", allow_real_writes=False)
+    assert refusal is not None and "allow_real_writes" in refusal and "app.sendapp.ai" in refusal
+    assert real_write_refusal("sendapp", "https://app.sendapp.ai/api", allow_real_writes=True) is None
+    assert real_write_refusal("sendapp", "http://127.0.0.1:8103/api", allow_real_writes=False) is None
+
+
+def test_a_value_the_sync_wrote_never_beats_a_users_edit() -> None:
+    """HighLevel's user typed "Hana" at 10:00; before that was extracted, the sync wrote the older "Ann" to
+    SendApp at 10:01. The sync's own write must not win last-writer-wins (that would be an echo)."""
+    at = lambda h, m: datetime(2026, 11, 2, h, m, tzinfo=UTC)  # noqa: E731
+    versions = [
+        Version("highlevel", "h1", {"email": "a@x.io", "firstName": "Ann", "dateUpdated": "x"}, at(9, 0)),
+        Version("highlevel", "h1", {"email": "a@x.io", "firstName": "Hana", "dateUpdated": "x"}, at(10, 0)),
+        Version("sendapp", "7", {"email": "a@x.io", "number": "12125550100", "first_name": "Ann"}, at(10, 1)),
+    ]
+    config = load_config()
+    plain = reconcile(versions, {}, config)
+    (person,) = plain.golden
+    assert plain.golden[person]["first_name"].value == "Ann", "without the snapshot, SendApp looks like the last writer"
+    written = {("sendapp", person): {"first_name": ("Ann", at(10, 1))}}
+    aware = reconcile(versions, {}, config, written)
+    assert aware.golden[person]["first_name"].value == "Hana"
