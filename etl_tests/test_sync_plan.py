@@ -85,3 +85,9 @@ def test_modes_deletes_and_stable_keys() -> None:
     assert plan_target("sendapp", UPSERT, GOLDEN, removed) == [], "a record the user deleted is not brought back"
     mirror = TargetConfig(mode="mirror", fields=FIELDS)
     assert [o.kind for o in plan_target("sendapp", mirror, GOLDEN, removed)] == ["create", "create"]
+
+
+def test_custom_fields_are_written_alongside() -> None:
+    target = TargetConfig(fields={"email": "email", "phone": "phone"}, custom_fields={"phone": "cf_whatsapp"})
+    (op,) = plan_target("highlevel", target, {"p1": {"email": "a@x.io", "phone": "+12125550100"}}, {})
+    assert op.payload["customFields"] == [{"id": "cf_whatsapp", "field_value": "+12125550100"}]

@@ -41,11 +41,14 @@ class TargetConfig(_Strict):
     mode: Literal["upsert", "update_only", "insert_only", "mirror"] = "upsert"
     deletes: Literal["ignore", "clear", "delete"] = "ignore"
     fields: dict[str, str] = Field(description="golden field → the platform's field name")
-    custom_fields: dict[str, str] = Field(default_factory=dict, description="golden field → custom field id")
+    custom_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="golden field → custom field id, written alongside the standard field whenever it changes",
+    )
 
     @model_validator(mode="after")
     def _known_fields(self) -> TargetConfig:
-        unknown = sorted(set(self.fields) - set(GOLDEN_FIELDS))
+        unknown = sorted((set(self.fields) | set(self.custom_fields)) - set(GOLDEN_FIELDS))
         if unknown:
             raise ValueError(f"unknown golden field(s) {unknown}; known: {list(GOLDEN_FIELDS)}")
         return self

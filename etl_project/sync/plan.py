@@ -27,6 +27,8 @@ OpKind = Literal["create", "update", "delete"]
 MATCH_KEYS = ("email", "phone")
 # What a target needs to create a record: SendApp contacts are keyed by their WhatsApp number.
 CREATE_KEYS: dict[str, tuple[str, ...]] = {"sendapp": ("phone",)}
+# Where a platform takes custom field values in a write.
+CUSTOM_FIELDS_KEY = {"highlevel": "customFields"}
 # `deletes = "clear"` empties the mapped fields the sync manages, keeping the record and its match keys.
 CLEARABLE = ("first_name", "last_name", "tags")
 
@@ -106,7 +108,14 @@ def _operation(
     base: datetime | None,
 ) -> Operation:
     ordered = dict(sorted(changes.items()))
-    payload = {target.fields[k]: render(platform, k, v) for k, v in ordered.items()}
+    payload: dict[str, Any] = {target.fields[k]: render(platform, k, v) for k, v in ordered.items()}
+    custom = [
+        {"id": target.custom_fields[k], "field_value": render(platform, k, v)}
+        for k, v in ordered.items()
+        if k in target.custom_fields
+    ]
+    if custom:  # also written to the mapped custom fields (HighLevel: `customFields: [{id, field_value}]`)
+        payload[CUSTOM_FIELDS_KEY.get(platform, "custom_fields")] = custom
     key = idempotency_key(platform, kind, person, ordered, base)
     return Operation(platform, kind, person, state.target_id, ordered, payload, key)
 
