@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from etl_project import settings
+from etl_project.defs.activity_assets import activity_changeset, activity_writes
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
 from etl_project.defs.load_assets import changeset_asset_checks, changeset_assets, write_assets
 from etl_project.defs.presence_assets import contact_presence
@@ -45,6 +46,8 @@ defs = dg.Definitions(
         reconcile_contacts,
         *changeset_assets,
         *write_assets,
+        activity_changeset,
+        activity_writes,
     ],
     asset_checks=changeset_asset_checks,
     jobs=[extract_job, sync_job],

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 import httpx
 
+from etl_project.defs.activity_assets import activity_changeset, activity_writes
 from etl_project.defs.load_assets import (
     ALLOW_MASS_CHANGE_TAG,
     changeset_asset_checks,
@@ -17,8 +18,16 @@ from etl_project.defs.load_assets import (
 from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 
-SYNC = [contact_presence, reconcile_contacts, *changeset_assets, *write_assets, *changeset_asset_checks]
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+SYNC = [
+    contact_presence,
+    reconcile_contacts,
+    *changeset_assets,
+    *write_assets,
+    activity_changeset,
+    activity_writes,
+    *changeset_asset_checks,
+]
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the summary says it
 TARGETS = ("sendapp", "highlevel")
 
 

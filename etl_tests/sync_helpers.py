@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import httpx
 
+from etl_project.defs.activity_assets import activity_changeset, activity_writes
 from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG, changeset_asset_checks, changeset_assets, write_assets
 from etl_project.defs.partitions import MODE_TAG
 from etl_project.defs.presence_assets import contact_presence
@@ -14,7 +15,15 @@ from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_cont
 from etl_project.sandbox.server import Sandbox
 from etl_tests.conftest import HEADERS, SENDAPP_KEY
 
-SYNC = [contact_presence, reconcile_contacts, *changeset_assets, *write_assets, *changeset_asset_checks]
+SYNC = [
+    contact_presence,
+    reconcile_contacts,
+    *changeset_assets,
+    *write_assets,
+    activity_changeset,
+    activity_writes,
+    *changeset_asset_checks,
+]
 
 
 def sync(

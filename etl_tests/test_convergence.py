@@ -14,6 +14,7 @@ from typing import Any
 
 import dagster as dg
 import httpx
+import pytest
 from dagster_duckdb import DuckDBResource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -217,6 +218,7 @@ late_strategy = st.tuples(
 )
 
 
+@pytest.mark.timeout(1800)  # two examples of 23 synced rounds each; minutes on a loaded machine
 @settings(
     max_examples=2,
     deadline=None,

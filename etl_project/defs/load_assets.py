@@ -77,10 +77,18 @@ def changeset_asset(platform: str) -> dg.AssetsDefinition:
         if target is None or not getattr(config.flows, TARGET_FLOWS[platform]):
             return dg.MaterializeResult(metadata={"operations": 0, "skipped": "flow off or no target configured"})
         outbox = Outbox(get_warehouse(duckdb))
-        golden, states = outbox.plan_candidates(
-            platform, can_create=target.mode != "update_only", needs_phone="phone" in CREATE_KEYS.get(platform, ())
+        # Flow 3 finds or creates each buyer's HighLevel contact, even when HighLevel is otherwise update-only.
+        buyers = (
+            set(outbox.buyers(config.purchases.states))
+            if platform == "highlevel" and config.flows.sendowl_purchases_to_highlevel
+            else set()
         )
-        operations = plan_target(platform, target, golden, states)
+        golden, states = outbox.plan_candidates(
+            platform,
+            can_create=target.mode != "update_only" or bool(buyers),
+            needs_phone="phone" in CREATE_KEYS.get(platform, ()),
+        )
+        operations = plan_target(platform, target, golden, states, buyers)
         expected = {}
         for o in operations:
             known, _ = states[o.person_id].known() if o.person_id in states else ({}, None)

@@ -63,6 +63,27 @@ class Flows(_Strict):
     welcome_message: bool = False  # flow 6
 
 
+class PurchaseFlow(_Strict):
+    """Flow 3: what a SendOwl sale (or a refund or chargeback) does to the buyer's HighLevel contact."""
+
+    states: tuple[str, ...] = ("complete", "subscription_active")
+    customer_tag: str = "sendowl-customer"
+    product_tag: str = Field(default="bought:{product}", description="One tag per product; {product} is its name.")
+    refund_tag: str = "sendowl-refunded"
+    chargeback_tag: str = "sendowl-chargeback"
+    task_title: str = Field(default="Follow up on SendOwl order {order_id}", description="{order_id}, {products}")
+    task_due_days: int = Field(default=3, ge=0, description="The follow-up task is due this many days after the sale.")
+    tag_orders: bool = Field(default=True, description="Set each SendOwl order's `tag` to the HighLevel contact id.")
+
+
+class WelcomeFlow(_Strict):
+    """Flow 6: one WhatsApp template message to each person new to the sync (with a phone, without DND)."""
+
+    template: str = "welcome"
+    language: str = "en"
+    note: str = Field(default="WhatsApp welcome message sent ({template}).", description="The HighLevel note.")
+
+
 class Thresholds(_Strict):
     max_update_share: float = Field(default=0.25, ge=0, le=1, description="Stop a plan updating more than this.")
     max_delete_share: float = Field(default=0.05, ge=0, le=1, description="Stop a plan deleting more than this.")
@@ -79,6 +100,8 @@ class SyncConfig(_Strict):
     merge: dict[str, FieldPolicy] = Field(default_factory=dict)
     targets: dict[Platform, TargetConfig] = Field(default_factory=dict)
     thresholds: Thresholds = Thresholds()
+    purchases: PurchaseFlow = PurchaseFlow()
+    welcome: WelcomeFlow = WelcomeFlow()
 
     @model_validator(mode="after")
     def _merge_fields_known(self) -> SyncConfig:

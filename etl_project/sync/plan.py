@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -121,7 +121,12 @@ def _operation(
 
 
 def plan_person(
-    platform: str, target: TargetConfig, person: str, golden: Mapping[str, Any], state: TargetState
+    platform: str,
+    target: TargetConfig,
+    person: str,
+    golden: Mapping[str, Any],
+    state: TargetState,
+    may_create: bool = False,
 ) -> Operation | None:
     """The one operation (or none) this person needs on the target."""
     desired = {name: canonical(golden[name]) for name in target.fields if name in golden}
@@ -136,7 +141,9 @@ def plan_person(
         return None  # deletes = "ignore": the record stays as it is; nothing is pushed from its own values
     recreate = state.target_deleted and target.mode == "mirror"
     if state.target_id is None or recreate:
-        if target.mode == "update_only" or not any(k in desired for k in CREATE_KEYS.get(platform, MATCH_KEYS)):
+        if (target.mode == "update_only" and not may_create) or not any(
+            k in desired for k in CREATE_KEYS.get(platform, MATCH_KEYS)
+        ):
             return None  # creating is not this target's job, or there is nothing to create it with
         if state.key_taken:
             return None  # an unresolved identity conflict: never create a duplicate (see identity_conflicts)
@@ -152,11 +159,14 @@ def plan_target(
     target: TargetConfig,
     golden: Mapping[str, Mapping[str, Any]],
     states: Mapping[str, TargetState],
+    creatable: Collection[str] = (),
 ) -> list[Operation]:
-    """Operations for one target, sorted by person (a person without a state is not on the target yet)."""
+    """Operations for one target, sorted by person (a person without a state is not on the target yet).
+    `creatable`: people another flow needs on the target even in update-only mode (SendOwl buyers, flow 3)."""
     operations = []
     for person in sorted(golden):
-        op = plan_person(platform, target, person, golden[person], states.get(person, TargetState()))
+        state = states.get(person, TargetState())
+        op = plan_person(platform, target, person, golden[person], state, person in creatable)
         if op is not None:
             operations.append(op)
     return operations

@@ -73,6 +73,10 @@ class Outbox:
             )
         return golden, states
 
+    def buyers(self, states: Sequence[str]) -> list[str]:
+        """People with a SendOwl order in a state that makes them a customer (flow 3 creates them in HighLevel)."""
+        return [p for (p,) in self.warehouse.query(load_sql("select_buyers"), {"states": list(states)})]
+
     def store_plan(self, platform: str, planned: pd.DataFrame, run_id: str, dry_run: bool) -> tuple[int, int]:
         """Store the plan (each key once), supersede pending rows it no longer needs, and log both.
 

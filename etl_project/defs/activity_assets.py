@@ -1,0 +1,80 @@
+"""Activity flows (group `load`): flow 3 (purchases → HighLevel), 5 (notes and appointments → SendApp) and
+6 (welcome message), planned into the activity outbox once per source event and written after the contacts."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from etl_project.defs.reconcile_assets import SyncConfigResource
+from etl_project.defs.resources import get_warehouse
+from etl_project.load.activities import Clients, execute_activities, metadata_counts
+from etl_project.load.safety import real_write_refusal
+from etl_project.sync.activities import ActivityPlan, appointment_ops, note_ops, purchase_ops, welcome_ops
+from etl_project.warehouse.activities import ActivityOutbox
+
+# Written in this order: SendApp (notes, messages), then HighLevel (tags, tasks, notes, welcome notes), SendOwl.
+PLATFORMS = ("sendapp", "highlevel", "sendowl")
+
+
+@dg.asset(
+    group_name="load",
+    kinds={"duckdb"},
+    deps=["golden_contacts", "sendowl_orders", "ghl_notes", "ghl_appointments"],
+    description="Activity writes the enabled flows need: per SendOwl sale its tags, follow-up task and note (and "
+    "per refund or chargeback a note and a tag), HighLevel notes and appointment changes for SendApp, and one "
+    "welcome message per new person. Keyed by the source event, so each is stored once, ever.",
+)
+def activity_changeset(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, sync_config: SyncConfigResource
+) -> dg.MaterializeResult:
+    config = sync_config.load()
+    outbox = ActivityOutbox(get_warehouse(duckdb))
+    plan = ActivityPlan()
+    if config.flows.sendowl_purchases_to_highlevel:
+        plan.ops += purchase_ops(outbox.purchase_facts(), config.purchases, tag_orders=config.purchases.tag_orders)
+    if config.flows.highlevel_activity_to_sendapp:
+        plan.ops += note_ops(outbox.note_facts()) + appointment_ops(outbox.appointment_facts())
+    if config.flows.welcome_message:
+        plan.ops += welcome_ops(outbox.welcome_facts(), config.welcome)
+    new = outbox.store(plan.ops, context.run.run_id, config.dry_run)
+    per_flow: dict[str, int] = {}
+    for _key, _platform, _person, operation, flow in new:
+        per_flow[f"new.{flow}.{operation}"] = per_flow.get(f"new.{flow}.{operation}", 0) + 1
+    return dg.MaterializeResult(
+        metadata={"planned": len(plan.ops), "new": len(new), "dry_run": config.dry_run, **per_flow}
+    )
+
+
+@dg.asset(
+    group_name="load",
+    kinds={"duckdb"},
+    deps=[activity_changeset, "highlevel_writes", "sendapp_writes"],
+    required_resource_keys={"highlevel", "sendapp", "sendowl", "duckdb", "sync_config"},
+    description="Sends the pending activity writes after the contact writes (so new contacts exist): notes and "
+    "tasks carry a marker to be found again after a lost answer; a message whose answer was lost is never re-sent.",
+)
+def activity_writes(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    config = context.resources.sync_config.load()
+    if config.dry_run:
+        return dg.MaterializeResult(metadata={"sent": 0, "skipped": "dry run: planned and logged only"})
+    outbox = ActivityOutbox(get_warehouse(context.resources.duckdb))
+    metadata: dict[str, object] = {}
+    for platform in PLATFORMS:
+        if not outbox.pending(platform, config.max_write_attempts):
+            continue
+        resource = getattr(context.resources, platform)
+        refusal = real_write_refusal(platform, resource.base_url, config.allow_real_writes)
+        if refusal:
+            raise dg.Failure(refusal, allow_retries=False)
+        with resource.get_client() as client:
+            clients = Clients(**{platform: client}, channel_token=getattr(resource, "channel_token", None))
+            report = execute_activities(
+                outbox,
+                platform,
+                clients,
+                context.run.run_id,
+                config.max_write_attempts,
+                config.welcome,
+                context.log.warning,
+            )
+        metadata.update({f"{platform}.{k}": v for k, v in metadata_counts(report).items()})
+    return dg.MaterializeResult(metadata=metadata)  # type: ignore[arg-type]

@@ -1,0 +1,140 @@
+"""Execute activity writes (flows 3, 5, 6) through the platform clients, each exactly once.
+
+The record a write hangs on (the person's contact, or the SendOwl order) is resolved when the row is sent, so a
+contact created earlier in the same run is already there. Creates of notes and tasks carry a marker: an attempt
+without a recorded answer is looked up by it before anything is created again. A WhatsApp message whose answer
+was lost is never re-sent (status `unknown`); one that SendApp refused is retried on the next run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from etl_project.load.executor import FINAL_ERRORS
+from etl_project.platforms.errors import DailyBudgetExhaustedError, PlatformError, PlatformTransportError
+from etl_project.platforms.highlevel import HighLevelClient
+from etl_project.platforms.sendapp import SendAppClient
+from etl_project.platforms.sendowl import SendOwlClient
+from etl_project.sync.activities import ActivityOp, marker, welcome_note
+from etl_project.sync.config import WelcomeFlow
+from etl_project.warehouse.activities import ActivityOutbox, PendingActivity
+
+
+@dataclass
+class ActivityReport:
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (flow.operation, status) → rows
+    waiting: int = 0  # rows whose contact does not exist yet
+    found_after_lost_answer: int = 0
+
+
+@dataclass
+class Clients:
+    highlevel: HighLevelClient | None = None
+    sendapp: SendAppClient | None = None
+    sendowl: SendOwlClient | None = None
+    channel_token: str | None = None
+
+
+def _existing(clients: Clients, platform: str, parent: str, kind: str, key: str) -> str | None:
+    """The note or task an earlier attempt created, found by its marker."""
+    tag = marker(key)
+    if platform == "highlevel" and clients.highlevel is not None:
+        listed = clients.highlevel.get_tasks(parent) if kind == "create_task" else clients.highlevel.get_notes(parent)
+        return next((str(m.id) for m, raw in listed.valid if tag in str(raw.get("body") or "")), None)
+    if platform == "sendapp" and clients.sendapp is not None:
+        notes = clients.sendapp.get_notes(int(parent))
+        return next((str(m.id) for m, raw in notes.valid if tag in str(raw.get("body") or "")), None)
+    return None
+
+
+def _send(clients: Clients, platform: str, row: PendingActivity, parent: str, report: ActivityReport) -> str | None:
+    p = row.payload
+    if row.operation in ("create_note", "create_task") and row.attempts > 0:
+        found = _existing(clients, platform, parent, row.operation, row.key)
+        if found is not None:
+            report.found_after_lost_answer += 1
+            return found
+    if platform == "highlevel":
+        hl = clients.highlevel
+        assert hl is not None
+        if row.operation == "add_tags":
+            hl.add_tags(parent, list(p["tags"]))
+            return None
+        if row.operation == "create_task":
+            return str(hl.create_task(parent, p)["id"])
+        if row.operation == "create_note":
+            return str(hl.create_note(parent, {"body": p["body"]})["id"])
+    if platform == "sendapp":
+        sa = clients.sendapp
+        assert sa is not None
+        if row.operation == "create_note":
+            return str(sa.create_note(int(parent), p["body"])["id"])
+        if row.operation == "send_message":
+            if not clients.channel_token:
+                raise PlatformError("sendapp", "no WhatsApp channel token configured (SENDAPP_CHANNEL_TOKEN)")
+            return sa.send_template(clients.channel_token, p["number"], p["template"], p.get("language", "en"))
+    if platform == "sendowl" and row.operation == "tag_order":
+        assert clients.sendowl is not None
+        clients.sendowl.update_order(int(parent), {"tag": p["tag"]})
+        return None
+    raise PlatformError(platform, f"unsupported activity {row.operation}")
+
+
+def execute_activities(
+    outbox: ActivityOutbox,
+    platform: str,
+    clients: Clients,
+    run_id: str,
+    max_attempts: int,
+    welcome: WelcomeFlow,
+    log: Callable[[str], None] = lambda _: None,
+) -> ActivityReport:
+    report = ActivityReport()
+    for row in outbox.pending(platform, max_attempts):
+        name = f"{row.flow}.{row.operation}"
+        if row.operation == "send_message" and row.status == "sent":
+            outbox.result(platform, row, run_id, "unknown", None, error="the answer was lost; not re-sent")
+            report.counts[(name, "unknown")] += 1
+            continue
+        parent = row.source_ref if platform == "sendowl" else outbox.parent_id(platform, row.person_id)
+        if parent is None:
+            report.waiting += 1  # the contact is not there yet (e.g. its create failed); retried next run
+            continue
+        outbox.mark_sent(row.key, run_id, parent)
+        try:
+            result_id = _send(clients, platform, row, parent, report)
+        except DailyBudgetExhaustedError as exc:
+            outbox.result(platform, row, run_id, "failed", parent, error=str(exc))
+            report.counts[(name, "failed")] += 1
+            break
+        except PlatformError as exc:
+            final = isinstance(exc, FINAL_ERRORS) or row.attempts + 1 >= max_attempts
+            if row.operation == "send_message" and isinstance(exc, PlatformTransportError):
+                final, status = True, "unknown"  # it may have gone out: never risk a second message
+            else:
+                status = "dead" if final else "failed"
+            outbox.result(platform, row, run_id, status, parent, error=str(exc))
+            report.counts[(name, status)] += 1
+            log(f"{platform}: {name} for {row.person_id} {status}: {exc}")
+            continue
+        outbox.result(platform, row, run_id, "acknowledged", parent, result_id)
+        report.counts[(name, "acknowledged")] += 1
+        if row.operation == "send_message":
+            _record_welcome(outbox, row, run_id, welcome)
+    return report
+
+
+def _record_welcome(outbox: ActivityOutbox, row: PendingActivity, run_id: str, welcome: WelcomeFlow) -> None:
+    """A message SendApp accepted is recorded as a HighLevel note (planned now, written by the HighLevel step)."""
+    message = ActivityOp(row.flow, "sendapp", "send_message", row.person_id, row.source_ref, row.payload, row.key)
+    outbox.store([welcome_note(message, welcome)], run_id, dry_run=False)
+
+
+def metadata_counts(report: ActivityReport) -> dict[str, Any]:
+    out: dict[str, Any] = {f"{name}_{status}": n for (name, status), n in sorted(report.counts.items())}
+    out["waiting_for_contact"] = report.waiting
+    out["found_after_lost_answer"] = report.found_after_lost_answer
+    return out

@@ -1,0 +1,1 @@
+SELECT started_at FROM flow_state WHERE flow = $flow;

@@ -1,0 +1,1 @@
+INSERT INTO flow_state VALUES ($flow, $now) ON CONFLICT (flow) DO NOTHING;

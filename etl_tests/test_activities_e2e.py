@@ -1,0 +1,152 @@
+"""Flows 3, 5 and 6 end to end through Dagster against the sandboxes: each sale, note, appointment and welcome
+written exactly once, across re-runs, backfills and lost answers."""
+
+from __future__ import annotations
+
+from importlib import resources as pkg
+from typing import Any
+
+import httpx
+
+from etl_project.defs.reconcile_assets import SyncConfigResource
+from etl_project.defs.resources import get_warehouse
+from etl_project.sandbox.server import Sandbox
+from etl_project.sync.activities import marker
+from etl_project.warehouse.activities import ActivityOutbox
+from etl_tests.conftest import HEADERS, LOCATION
+from etl_tests.sync_helpers import metadata, reset_stats, sync, write_requests
+from etl_tests.test_reconcile_e2e import rows
+from etl_tests.test_writes_e2e import extract
+
+ALL_FLOWS = SyncConfigResource(path=str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml")))
+
+
+def hl_children(sandbox: Sandbox, kind: str) -> list[dict[str, Any]]:
+    store = sandbox.platforms["highlevel"].store
+    return [{**c, "contact_id": cid} for cid, by_id in getattr(store, kind).items() for c in by_id.values()]
+
+
+def test_sales_notes_and_welcomes_are_written_once(sandbox: Sandbox, resources: dict[str, Any]) -> None:
+    extract(resources, backfill=True)
+    first = sync(resources, ALL_FLOWS)
+    assert first.success
+    meta = metadata(first)
+    assert meta["activity_changeset"]["new"] > 0
+    sales = rows(
+        resources,
+        "SELECT o.id, o.refunded, o.state FROM sendowl_orders o WHERE o.state IN ('complete', 'subscription_active') "
+        "AND o.buyer_email IS NOT NULL AND NOT o.is_deleted",
+    )
+    assert sales, "the seed has completed orders"
+    done = dict(
+        rows(resources, "SELECT source_ref || operation, status FROM activity_outbox WHERE flow LIKE 'sendowl%'")
+    )
+    keys = rows(
+        resources, "SELECT idempotency_key, source_ref, operation FROM activity_outbox WHERE flow LIKE 'sendowl%'"
+    )
+
+    # Flow 3: every completed order → exactly one task and one note on the buyer's HighLevel contact.
+    tasks, notes = hl_children(sandbox, "tasks"), hl_children(sandbox, "notes")
+    for key, order_id, operation in keys:
+        if operation in ("create_task", "create_note") and done[order_id + operation] == "acknowledged":
+            made = [t for t in (tasks if operation == "create_task" else notes) if marker(key) in (t.get("body") or "")]
+            assert len(made) == 1, (order_id, operation)
+    contact_of = dict(
+        rows(
+            resources,
+            "SELECT a.source_ref, a.parent_id FROM activity_outbox a WHERE a.operation = 'create_task' "
+            "AND a.status = 'acknowledged'",
+        )
+    )
+    for contact in contact_of.values():
+        hl_tags = sandbox.platforms["highlevel"].store.contacts[contact]["tags"]
+        assert "sendowl-customer" in hl_tags and any(t.startswith("bought:") for t in hl_tags)
+    refunds = [o for o, refunded, _ in sales if refunded]
+    if refunds:
+        assert (
+            rows(
+                resources,
+                "SELECT count(*) FROM activity_outbox WHERE source_ref = ? AND operation = 'add_tags'",
+                [refunds[0]],
+            )[0][0]
+            == 2
+        )
+    # Flow 5: HighLevel notes copied to SendApp, once each.
+    copied = [
+        n
+        for by_id in sandbox.platforms["sendapp"].store.notes.values()
+        for n in by_id.values()
+        if n["body"].startswith("HighLevel note:")
+    ]
+    assert (
+        len(copied)
+        == rows(
+            resources,
+            "SELECT count(*) FROM activity_outbox WHERE operation = 'create_note' AND platform = 'sendapp' "
+            "AND flow = 'highlevel_activity_to_sendapp' AND source_ref IN (SELECT id FROM ghl_notes) "
+            "AND status = 'acknowledged'",
+        )[0][0]
+        > 0
+    )
+    # Flow 6: the first run only sets the baseline: nobody already known is "new".
+    assert sandbox.platforms["sendapp"].store.messages == []
+
+    # A new HighLevel contact with a phone: one welcome message, and a note in HighLevel saying so.
+    with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
+        body = {"locationId": LOCATION, "firstName": "Wren", "email": "wren@example.com", "phone": "+14155550142"}
+        wren = hl.post("/contacts/", json=body).json()["contact"]["id"]
+    # (The first sync tagged every buyer in HighLevel; those tags now reach SendApp: a legitimate mass update.)
+    extract(resources)
+    assert sync(resources, ALL_FLOWS).success
+    extract(resources)
+    assert sync(resources, ALL_FLOWS).success  # the HighLevel note follows the send
+    (message,) = sandbox.platforms["sendapp"].store.messages
+    assert message["number"] == "14155550142"
+    wren_notes = [n for n in hl_children(sandbox, "notes") if n["contact_id"] == wren]
+    assert [n for n in wren_notes if "WhatsApp welcome message sent" in n["body"]]
+    # Flow 1's SendOwl part: each buyer's orders carry the HighLevel contact id (a buyer created in HighLevel by
+    # the first sync has its orders tagged by the next one, once the new contact is linked).
+    order_tags = {str(o["id"]): o["tag"] for o in sandbox.platforms["sendowl"].store.orders.values()}
+    for order_id, contact in contact_of.items():
+        assert order_tags[order_id] == contact, "the order's tag carries the HighLevel contact id"
+
+    # Re-runs and a backfill over past partitions add nothing and send nothing.
+    extract(resources, backfill=True)
+    reset_stats(sandbox)
+    again = sync(resources, ALL_FLOWS, allow_mass_change=False)
+    assert again.success and metadata(again)["activity_changeset"]["new"] == 0
+    assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}
+    assert len(sandbox.platforms["sendapp"].store.messages) == 1
+
+
+def test_lost_answers_are_found_not_repeated(sandbox: Sandbox, resources: dict[str, Any]) -> None:
+    extract(resources, backfill=True)
+    assert sync(resources, ALL_FLOWS).success
+    outbox = ActivityOutbox(get_warehouse(resources["duckdb"]))
+    # A note whose create went out but whose answer was lost: the next run finds it by its marker.
+    key, person = rows(
+        resources,
+        "SELECT idempotency_key, person_id FROM activity_outbox WHERE platform = 'highlevel' "
+        "AND operation = 'create_note' AND status = 'acknowledged' LIMIT 1",
+    )[0]
+    parent = outbox.parent_id("highlevel", person)
+    assert parent is not None
+    with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
+        notes_before = len(hl.get(f"/contacts/{parent}/notes").json()["notes"])
+        with get_warehouse(resources["duckdb"]).connect() as con:
+            con.execute("UPDATE activity_outbox SET status = 'sent', attempts = 1 WHERE idempotency_key = ?", [key])
+        result = sync(resources, ALL_FLOWS, allow_mass_change=False)
+        assert result.success
+        assert metadata(result)["activity_writes"]["highlevel.found_after_lost_answer"] == 1
+        assert len(hl.get(f"/contacts/{parent}/notes").json()["notes"]) == notes_before, "not created twice"
+    # A welcome message in doubt (sent, no answer) is never sent again.
+    with get_warehouse(resources["duckdb"]).connect() as con:
+        con.execute(
+            "INSERT INTO activity_outbox VALUES ('k-doubt', 'welcome_message', 'sendapp', 'send_message', ?, ?, "
+            '\'{"number": "14155550100", "template": "welcome"}\', \'sent\', 1, NULL, NULL, NULL, \'r\', now(), now())',
+            [person, person],
+        )
+    sent_before = len(sandbox.platforms["sendapp"].store.messages)
+    assert sync(resources, ALL_FLOWS, allow_mass_change=False).success
+    assert len(sandbox.platforms["sendapp"].store.messages) == sent_before
+    assert rows(resources, "SELECT status FROM activity_outbox WHERE idempotency_key = 'k-doubt'") == [("unknown",)]
