@@ -73,7 +73,7 @@ def _run(label: str, resources: dict[str, Any], instance: dg.DagsterInstance, **
 
 
 def main() -> int:
-    contacts = os.environ.get("DEMO_CONTACTS", "100")
+    contacts = os.environ.get("DEMO_CONTACTS", "50")
     args = [*SandboxProcess.any_free_ports(), "--contacts", contacts, "--rate-limits", "real"]
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # A fresh warehouse per demo: the sandbox reseeds its data relative to now on every start.
@@ -115,14 +115,32 @@ def main() -> int:
             first_contact = contact.valid[0][0]
             client.update_contact(first_contact.id, {"last_name": "Edited-in-SendApp"})
         print(f"\n   edited SendApp contact {first_contact.id} (flow 2 should carry it to HighLevel)")
+        with resources["highlevel"].get_client() as client:
+            body = {"firstName": "Wren", "lastName": "Demo", "email": "wren.demo@example.com", "phone": "+14155550142"}
+            wren = client.create_contact(body)
+        print(f"   created HighLevel contact {wren['id']} with a phone (flows 1 and 6: SendApp contact, welcome)")
+        buyer = {"buyer_email": "new.buyer@example.com", "buyer_name": "Nova Buyer"}
+        purchase = {"product_id": _first_product(resources), **buyer}
+        shop = sandbox.admin_url("sendowl")
+        httpx.post(f"{shop}/_sandbox/sendowl/purchase", json=purchase, timeout=10).raise_for_status()
+        print("   a new buyer bought on SendOwl (flow 3: HighLevel contact, tags, follow-up task, order note)")
+
         _run("next hourly run", resources, instance, **live)
-        run_sync("sync after the SendApp edit", resources, instance, admin)
+        run_sync("sync after the SendApp edit, the new contact and the sale", resources, instance, admin)
         _run("next hourly run", resources, instance, **live)
+        run_sync(
+            "follow-up sync (the sync's own writes are seen; new buyers' orders get tagged)", resources, instance, admin
+        )
         run_sync("quiet sync: nothing changed, so zero writes", resources, instance, admin)
         stats = {name: httpx.get(f"{sandbox.admin_url(name)}/_sandbox/stats", timeout=10).json() for name in PLATFORMS}
     _summary(db_path, stats)
     print(f"\ndemo finished in {time.monotonic() - began:.0f}s; sandbox stopped. `make ui` shows these runs.")
     return 0
+
+
+def _first_product(resources: dict[str, Any]) -> int:
+    with resources["sendowl"].get_client() as client:
+        return int(client.list_products().valid[0][0].id)
 
 
 def _summary(db_path: str, stats: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from importlib import resources
 from typing import Any
 
 import dagster as dg
@@ -17,7 +18,10 @@ from etl_project.defs.load_assets import (
 )
 from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
+from etl_project.sync.config import load_config
 
+# The demo switches on every flow that is built (`all_flows_sync.toml`); the shipped default has flows 1 and 2.
+ALL_FLOWS = str(resources.files("etl_project.sync").joinpath("all_flows_sync.toml"))
 SYNC = [
     contact_presence,
     reconcile_contacts,
@@ -38,7 +42,7 @@ def write_requests(admin_urls: dict[str, str]) -> dict[str, int]:
 
 def run_sync(
     label: str,
-    resources: dict[str, Any],
+    platform_resources: dict[str, Any],
     instance: dg.DagsterInstance,
     admin_urls: dict[str, str],
     tags: dict[str, str] | None = None,
@@ -47,7 +51,7 @@ def run_sync(
     started = time.monotonic()
     result = dg.materialize(
         SYNC,
-        resources={**resources, "sync_config": SyncConfigResource()},
+        resources={**platform_resources, "sync_config": SyncConfigResource(path=ALL_FLOWS)},
         instance=instance,
         run_config=QUIET,
         tags=tags or {},
@@ -68,9 +72,12 @@ def run_sync(
             + ", ".join(f"by {how} {ids[f'matched_by_{how}']}" for how in ("link", "email", "phone"))
             + f"; conflicts logged {ids['conflicts']}"
         )
-    for check in result.get_asset_check_evaluations():
-        if not check.passed:
-            print(f"   check {check.asset_key.to_user_string()}.{check.check_name} FAILED: {check.description}")
+    failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed]
+    for check in failed_checks:
+        print(f"   check {check.asset_key.to_user_string()}.{check.check_name} FAILED: {check.description}")
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE" and not failed_checks:
+            print(f"   step {event.step_key} FAILED: {event.event_specific_data}")
     for target in TARGETS:
         plan = meta.get(f"{target}_changeset", {})
         writes = meta.get(f"{target}_writes")
@@ -83,11 +90,20 @@ def run_sync(
                 f"gave up {writes.get('dead', 0)}"
             )
         print(f"   {target:<10} planned {planned}; {done}; write requests at the sandbox: {sent.get(target, 0)}")
+    activity = {k: v for k, v in meta.get("activity_changeset", {}).items() if k.startswith("new.")}
+    if activity:
+        print("   activity flows, new this run: " + ", ".join(f"{k[4:]} {v}" for k, v in sorted(activity.items())))
+    written = {k: v for k, v in meta.get("activity_writes", {}).items() if isinstance(v, int) and v}
+    if written:
+        print("   activity writes: " + ", ".join(f"{k} {v}" for k, v in sorted(written.items())))
+    print(f"   write requests at the sandbox, all platforms: {sent}")
     return meta
 
 
 def demo_sync(resources: dict[str, Any], instance: dg.DagsterInstance, admin_urls: dict[str, str]) -> None:
-    """Flows 1 and 2: the first sync (stopped by the mass-change guard, then allowed once), then steady state."""
+    """The first sync (stopped by the mass-change guard, then allowed once); flows 1-3, 5 and 6 on."""
+    flows = load_config(ALL_FLOWS).flows
+    print("\nflows on: " + ", ".join(name for name, on in flows.model_dump().items() if on))
     run_sync("first sync (mass-change guard on)", resources, instance, admin_urls)
     run_sync(
         "first sync, allowed once (tag etl/allow-mass-change=true)",
