@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint typecheck unit ui dev sandbox bench clean
+.PHONY: install demo test lint typecheck unit ui dev sandbox bench bench-plan clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ sandbox: install
 ## make bench: the extraction benchmark (writes bench/results/extract.md)
 bench: install
 	$(BIN)/python bench/extract_bench.py
+
+## make bench-plan: the planning benchmark, 100k and 1M people (writes bench/results/plan.md; not part of `bench`)
+bench-plan: install
+	$(BIN)/python bench/plan_bench.py
 
 clean:
 	rm -rf $(VENV) .dagster_home data .pytest_cache .mypy_cache .ruff_cache

@@ -150,3 +150,50 @@ def test_lost_answers_are_found_not_repeated(sandbox: Sandbox, resources: dict[s
     assert sync(resources, ALL_FLOWS, allow_mass_change=False).success
     assert len(sandbox.platforms["sendapp"].store.messages) == sent_before
     assert rows(resources, "SELECT status FROM activity_outbox WHERE idempotency_key = 'k-doubt'") == [("unknown",)]
+
+
+def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sandbox, resources: dict[str, Any]) -> None:
+    # A task edited in SendApp does not touch its contact, so only the rotating child sweep sees it: sweep them all.
+    from etl_project.defs.resources import SendAppResource
+    from etl_tests.conftest import SENDAPP_KEY
+
+    sweep_all = SendAppResource(
+        base_url=sandbox.api_url("sendapp"), api_key=SENDAPP_KEY, min_interval_seconds=0, child_sweep_per_run=1000
+    )
+    resources = {**resources, "sendapp": sweep_all}
+    extract(resources, backfill=True)
+    assert sync(resources, ALL_FLOWS).success
+    twins = rows(
+        resources,
+        "SELECT source_ref, result_id, parent_id FROM activity_outbox WHERE flow = 'highlevel_tasks_to_sendapp' "
+        "AND operation = 'create_task' AND status = 'acknowledged' ORDER BY 1",
+    )
+    assert twins, "HighLevel tasks of people on SendApp got SendApp twins"
+    sa_tasks = {str(t["id"]): t for by in sandbox.platforms["sendapp"].store.tasks.values() for t in by.values()}
+    hl_tasks = {t["id"]: t for t in hl_children(sandbox, "tasks")}
+    for hl_id, sa_id, _contact in twins:
+        assert sa_tasks[sa_id]["title"] == hl_tasks[hl_id]["title"]
+        assert sa_tasks[sa_id]["status"] == ("done" if hl_tasks[hl_id]["completed"] else "open")
+    open_twins = [(h, s, c) for h, s, c in twins if sa_tasks[s]["status"] == "open"]
+    assert len(open_twins) >= 2
+    (hl_a, _sa_a, _), (hl_b, sa_b, contact_b) = open_twins[:2]
+    # Complete one in HighLevel and the other in SendApp.
+    hl_contact_a = hl_tasks[hl_a]["contact_id"]
+    with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
+        done = hl.put(f"/contacts/{hl_contact_a}/tasks/{hl_a}/completed", json={"completed": True})
+        assert done.status_code == 200
+    with httpx.Client(base_url=sandbox.api_url("sendapp"), headers={"X-API-Key": SENDAPP_KEY}) as sa:
+        assert sa.put(f"/contacts/{contact_b}/tasks/{sa_b}", json={"status": "done"}).status_code == 200
+    extract(resources)
+    assert sync(resources, ALL_FLOWS).success
+    sa_tasks = {str(t["id"]): t for by in sandbox.platforms["sendapp"].store.tasks.values() for t in by.values()}
+    hl_tasks = {t["id"]: t for t in hl_children(sandbox, "tasks")}
+    twin_of = {h: s for h, s, _ in twins}
+    assert sa_tasks[twin_of[hl_a]]["status"] == "done", "completed in HighLevel → done in SendApp"
+    assert hl_tasks[hl_b]["completed"] is True, "done in SendApp → completed in HighLevel"
+    extract(resources)
+    assert sync(resources, ALL_FLOWS).success  # tags flow 3 added in HighLevel reach SendApp one run later
+    extract(resources)
+    reset_stats(sandbox)
+    assert sync(resources, ALL_FLOWS, allow_mass_change=False).success
+    assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}, "no ping-pong"

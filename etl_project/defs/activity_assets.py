@@ -1,5 +1,5 @@
-"""Activity flows (group `load`): flow 3 (purchases → HighLevel), 5 (notes and appointments → SendApp) and
-6 (welcome message), planned into the activity outbox once per source event and written after the contacts."""
+"""Activity flows (group `load`): 3 (purchases → HighLevel), 4 (tasks both ways), 5 (notes and appointments →
+SendApp) and 6 (welcome message), planned into the activity outbox once per source event, written after contacts."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -8,7 +8,7 @@ from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import get_warehouse
 from etl_project.load.activities import Clients, execute_activities, metadata_counts
 from etl_project.load.safety import real_write_refusal
-from etl_project.sync.activities import ActivityPlan, appointment_ops, note_ops, purchase_ops, welcome_ops
+from etl_project.sync.activities import ActivityPlan, appointment_ops, note_ops, purchase_ops, task_ops, welcome_ops
 from etl_project.warehouse.activities import ActivityOutbox
 
 # Written in this order: SendApp (notes, messages), then HighLevel (tags, tasks, notes, welcome notes), SendOwl.
@@ -18,7 +18,7 @@ PLATFORMS = ("sendapp", "highlevel", "sendowl")
 @dg.asset(
     group_name="load",
     kinds={"duckdb"},
-    deps=["golden_contacts", "sendowl_orders", "ghl_notes", "ghl_appointments"],
+    deps=["golden_contacts", "sendowl_orders", "ghl_notes", "ghl_appointments", "ghl_tasks", "sendapp_tasks"],
     description="Activity writes the enabled flows need: per SendOwl sale its tags, follow-up task and note (and "
     "per refund or chargeback a note and a tag), HighLevel notes and appointment changes for SendApp, and one "
     "welcome message per new person. Keyed by the source event, so each is stored once, ever.",
@@ -33,6 +33,8 @@ def activity_changeset(
         plan.ops += purchase_ops(outbox.purchase_facts(), config.purchases, tag_orders=config.purchases.tag_orders)
     if config.flows.highlevel_activity_to_sendapp:
         plan.ops += note_ops(outbox.note_facts()) + appointment_ops(outbox.appointment_facts())
+    if config.flows.highlevel_tasks_to_sendapp:
+        plan.ops += task_ops(outbox.task_facts())
     if config.flows.welcome_message:
         plan.ops += welcome_ops(outbox.welcome_facts(), config.welcome)
     new = outbox.store(plan.ops, context.run.run_id, config.dry_run)

@@ -45,8 +45,17 @@ def _existing(clients: Clients, platform: str, parent: str, kind: str, key: str)
         listed = clients.highlevel.get_tasks(parent) if kind == "create_task" else clients.highlevel.get_notes(parent)
         return next((str(m.id) for m, raw in listed.valid if tag in str(raw.get("body") or "")), None)
     if platform == "sendapp" and clients.sendapp is not None:
+        if kind == "create_task":  # SendApp tasks have no body: the twin is the task with this title and due date
+            return None
         notes = clients.sendapp.get_notes(int(parent))
         return next((str(m.id) for m, raw in notes.valid if tag in str(raw.get("body") or "")), None)
+    return None
+
+
+def _existing_sendapp_task(sa: SendAppClient, parent: str, payload: dict[str, Any]) -> str | None:
+    for task, raw in sa.get_tasks(int(parent)).valid:
+        if raw.get("title") == payload["title"] and raw.get("due_at") == payload.get("due_at"):
+            return str(task.id)
     return None
 
 
@@ -67,9 +76,22 @@ def _send(clients: Clients, platform: str, row: PendingActivity, parent: str, re
             return str(hl.create_task(parent, p)["id"])
         if row.operation == "create_note":
             return str(hl.create_note(parent, {"body": p["body"]})["id"])
+        if row.operation == "complete_task":
+            return str(hl.set_task_completed(p["contact_id"], p["task_id"], True).get("id", p["task_id"]))
     if platform == "sendapp":
         sa = clients.sendapp
         assert sa is not None
+        if row.operation == "create_task":
+            if row.attempts > 0:
+                found = _existing_sendapp_task(sa, parent, p)
+                if found is not None:
+                    report.found_after_lost_answer += 1
+                    return found
+            fields = {k: p[k] for k in ("title", "due_at", "status") if p.get(k) is not None}
+            return str(sa.create_task(int(parent), fields)["id"])
+        if row.operation == "update_task":
+            fields = {k: p[k] for k in ("title", "due_at", "status") if k in p}
+            return str(sa.update_task(int(p["contact_id"] or parent), int(p["task_id"]), fields)["id"])
         if row.operation == "create_note":
             return str(sa.create_note(int(parent), p["body"])["id"])
         if row.operation == "send_message":

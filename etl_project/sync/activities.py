@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 from etl_project.sync.config import PurchaseFlow, WelcomeFlow
 
-ActivityKind = Literal["add_tags", "create_task", "create_note", "send_message", "tag_order"]
+ActivityKind = Literal[
+    "add_tags", "create_task", "create_note", "send_message", "tag_order", "update_task", "complete_task"
+]
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,24 @@ class AppointmentFacts:
     status: str
     start_time: datetime | None
     version: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """A HighLevel task and, once the sync made it, its SendApp twin as last extracted."""
+
+    task_id: str
+    person_id: str
+    contact_id: str
+    title: str
+    due: datetime | None
+    completed: bool
+    sendapp_task_id: str | None = None  # the twin's id (acknowledged create)
+    seen: bool = False  # the twin has been extracted
+    sendapp_contact_id: str | None = None
+    sendapp_title: str | None = None
+    sendapp_due: datetime | None = None
+    sendapp_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +158,52 @@ def appointment_ops(appointments: Iterable[AppointmentFacts]) -> list[ActivityOp
         when = a.start_time.isoformat() if a.start_time else "no time set"
         body = f"Appointment '{a.title}' at {when}: {a.status}."
         ops.append(_op(flow, "sendapp", "create_note", a.person_id, a.appointment_id, {"body": body}, when, a.status))
+    return ops
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def task_ops(tasks: Iterable[TaskFacts]) -> list[ActivityOp]:
+    """Flow 4: each HighLevel task gets one SendApp twin (title, due date, status); title and due date follow
+    HighLevel; completing either side completes the other (once per direction, ever)."""
+    flow = "highlevel_tasks_to_sendapp"
+    ops: list[ActivityOp] = []
+    for t in sorted(tasks, key=lambda t: t.task_id):
+        status = "done" if t.completed else "open"
+        if t.sendapp_task_id is None:
+            body = {"title": t.title or "(untitled task)", "due_at": _iso(t.due), "status": status}
+            ops.append(_op(flow, "sendapp", "create_task", t.person_id, t.task_id, body))
+            continue
+        if not t.seen:
+            continue  # the twin is not extracted yet (or was deleted on SendApp): nothing to compare with
+        twin = {"task_id": t.sendapp_task_id, "contact_id": t.sendapp_contact_id}
+        if t.completed and t.sendapp_status != "done":
+            ops.append(_op(flow, "sendapp", "update_task", t.person_id, t.task_id, {**twin, "status": "done"}, "done"))
+        elif t.sendapp_status == "done" and not t.completed:
+            done = {"task_id": t.task_id, "contact_id": t.contact_id}
+            ops.append(_op(flow, "highlevel", "complete_task", t.person_id, t.task_id, done, "done"))
+        edits: dict[str, str | None] = {}
+        if (t.title or "(untitled task)") != t.sendapp_title:
+            edits["title"] = t.title or "(untitled task)"
+        if _iso(t.due) != _iso(t.sendapp_due):
+            edits["due_at"] = _iso(t.due)
+        if edits:
+            base = (t.sendapp_title, _iso(t.sendapp_due))
+            ops.append(
+                _op(
+                    flow,
+                    "sendapp",
+                    "update_task",
+                    t.person_id,
+                    t.task_id,
+                    {**twin, **edits},
+                    "edit",
+                    *edits.values(),
+                    *base,
+                )
+            )
     return ops
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from etl_project.sync.activities import ActivityOp, AppointmentFacts, NoteFacts, OrderFacts, WelcomeFacts
+from etl_project.sync.activities import ActivityOp, AppointmentFacts, NoteFacts, OrderFacts, TaskFacts, WelcomeFacts
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
 from etl_project.warehouse.tables import kind_table
@@ -59,6 +59,28 @@ class ActivityOutbox:
 
     def appointment_facts(self) -> list[AppointmentFacts]:
         return [AppointmentFacts(*row) for row in self.warehouse.query(load_sql("select_appointment_facts"))]
+
+    def task_facts(self) -> list[TaskFacts]:
+        def text(value: Any) -> str | None:
+            return None if value is None else str(value)
+
+        return [
+            TaskFacts(
+                str(r[0]),
+                r[1],
+                str(r[2]),
+                r[3] or "",
+                r[4],
+                bool(r[5]),
+                text(r[6]),
+                bool(r[7]),
+                text(r[8]),
+                r[9],
+                r[10],
+                r[11],
+            )
+            for r in self.warehouse.query(load_sql("select_task_facts"))
+        ]
 
     def welcome_facts(self) -> list[WelcomeFacts]:
         """New people since the welcome flow was first switched on (that first run only sets the baseline)."""

@@ -32,10 +32,13 @@ state AS (
            s.fields AS acked, s.target_version,
            coalesce(e.any_deleted AND NOT e.any_live, false) AS upstream_deleted,
            v.platform_id IS NOT NULL AND (s.target_version IS NULL OR v.version >= s.target_version) AS use_observed,
-           t.platform_id IS NULL AND EXISTS (
-               SELECT 1 FROM contact_values k
-               WHERE k.platform = $platform AND k.person_id <> g.person_id
-                 AND (k.phone = g.phone OR k.email = g.email)) AS key_taken
+           -- two EXISTS, not one with OR: each is a hash join (an OR made it a nested loop, quadratic in people)
+           t.platform_id IS NULL AND (
+               EXISTS (SELECT 1 FROM contact_values k
+                       WHERE k.platform = $platform AND k.phone = g.phone AND k.person_id <> g.person_id)
+               OR EXISTS (SELECT 1 FROM contact_values k
+                          WHERE k.platform = $platform AND k.email = g.email AND k.person_id <> g.person_id)
+           ) AS key_taken
     FROM golden_contacts g
     LEFT JOIN target_links t ON t.person_id = g.person_id
     LEFT JOIN contact_values v ON v.platform = $platform AND v.platform_id = t.platform_id
