@@ -73,7 +73,7 @@ def _run(label: str, resources: dict[str, Any], instance: dg.DagsterInstance, **
 
 
 def main() -> int:
-    contacts = os.environ.get("DEMO_CONTACTS", "50")
+    contacts = os.environ.get("DEMO_CONTACTS", "30")
     args = [*SandboxProcess.any_free_ports(), "--contacts", contacts, "--rate-limits", "real"]
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # A fresh warehouse per demo: the sandbox reseeds its data relative to now on every start.
@@ -163,7 +163,7 @@ def _summary(db_path: str, stats: dict[str, Any]) -> None:
     log = warehouse.query("SELECT platform, operation, status, count(*) FROM sync_log GROUP BY ALL ORDER BY ALL")
     print("\n== sync log (every planned and executed operation, per platform, operation and status)")
     for platform, operation, status, n in log:
-        print(f"   {platform:<11}{operation:<8}{status:<14}{n:>6}")
+        print(f"   {platform:<11}{operation:<14}{status:<14}{n:>6}")
     for platform in PLATFORMS:
         s = stats[platform]
         print(
