@@ -82,3 +82,60 @@ def test_a_killed_write_run_resumes_without_duplicates(sandbox: Sandbox, resourc
     # Each row reached SendApp once, plus at most the one in doubt (replayed as an idempotent update or adopted).
     posts = stats.by_route["POST /api/contacts"]
     assert 0 < posts <= creates + 1
+
+
+def test_a_killed_activity_run_resumes_without_duplicate_notes_tasks_or_messages(
+    sandbox: Sandbox, resources: dict[str, Any]
+) -> None:
+    from importlib import resources as pkg
+
+    from etl_project.defs.activity_assets import activity_writes
+    from etl_project.sync.activities import marker
+    from etl_tests.sync_helpers import SYNC
+
+    config = str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml"))
+    extract(resources, backfill=True)
+    planned = dg.materialize(
+        [a for a in SYNC if a is not activity_writes],
+        resources={**resources, "sync_config": SyncConfigResource(path=config)},
+        tags={"etl/allow-mass-change": "true"},
+    )
+    assert planned.success
+    pending = rows(resources, "SELECT count(*) FROM activity_outbox WHERE status = 'planned'")[0][0]
+    assert pending > 20
+    stats = sandbox.platforms["sendapp"].stats
+    stats.reset()
+    args = [resources["duckdb"].database, sandbox.api_url("sendapp"), "0.1", "activity_writes"]
+    args += [sandbox.base_url("highlevel"), sandbox.base_url("sendowl"), config]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "etl_tests.crash_worker", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 120
+    while stats.writes < 8 and time.monotonic() < deadline and worker.poll() is None:
+        time.sleep(0.02)
+    assert worker.poll() is None, "the worker must still be writing when it is killed"
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    assert rows(resources, "SELECT count(*) FROM activity_outbox WHERE status = 'planned'")[0][0] > 0
+
+    resumed = sync(resources, SyncConfigResource(path=config))
+    assert resumed.success
+    keys = rows(
+        resources,
+        "SELECT idempotency_key, platform, operation FROM activity_outbox "
+        "WHERE status = 'acknowledged' AND (operation = 'create_note' OR (platform = 'highlevel' "
+        "AND operation = 'create_task'))",
+    )
+    sa_notes = [n["body"] for by in sandbox.platforms["sendapp"].store.notes.values() for n in by.values()]
+    hl_store = sandbox.platforms["highlevel"].store
+    hl_bodies = [
+        c.get("body") or "" for kind in (hl_store.notes, hl_store.tasks) for by in kind.values() for c in by.values()
+    ]
+    for key, platform, _operation in keys:
+        bodies = sa_notes if platform == "sendapp" else hl_bodies
+        assert sum(marker(key) in b for b in bodies) == 1, "each note and task exactly once"
+    assert rows(resources, "SELECT count(*) FROM activity_outbox WHERE status = 'sent'") == [(0,)], "none in doubt"
