@@ -55,7 +55,7 @@ def test_sales_notes_and_welcomes_are_written_once(sandbox: Sandbox, resources: 
         rows(
             resources,
             "SELECT a.source_ref, a.parent_id FROM activity_outbox a WHERE a.operation = 'create_task' "
-            "AND a.status = 'acknowledged'",
+            "AND a.status = 'acknowledged' AND a.flow = 'sendowl_purchases_to_highlevel'",
         )
     )
     for contact in contact_of.values():
