@@ -29,6 +29,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from etl_project import settings  # noqa: E402
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts  # noqa: E402
+from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG  # noqa: E402
 from etl_project.defs.partitions import MODE_TAG, daily_partitions  # noqa: E402
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts  # noqa: E402
 from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products  # noqa: E402
@@ -126,12 +127,14 @@ def main() -> int:
         print("   a new buyer bought on SendOwl (flow 3: HighLevel contact, tags, follow-up task, order note)")
 
         _run("next hourly run", resources, instance, **live)
-        run_sync("sync after the SendApp edit, the new contact and the sale", resources, instance, admin)
+        allow = {ALLOW_MASS_CHANGE_TAG: "true"}  # flow 3's new tags reach every buyer on SendApp: a deliberate bulk
+        after = "sync after the SendApp edit, the new contact and the sale (bulk allowed)"
+        run_sync(after, resources, instance, admin, allow)
         _run("next hourly run", resources, instance, **live)
-        run_sync(
-            "follow-up sync (the sync's own writes are seen; new buyers' orders get tagged)", resources, instance, admin
-        )
-        run_sync("quiet sync: nothing changed, so zero writes", resources, instance, admin)
+        follow = "follow-up sync: the sync's own writes are seen, new buyers' orders get tagged (bulk allowed)"
+        run_sync(follow, resources, instance, admin, allow)
+        _run("next hourly run", resources, instance, **live)
+        run_sync("quiet sync: nothing changed, so zero writes (guard on)", resources, instance, admin)
         stats = {name: httpx.get(f"{sandbox.admin_url(name)}/_sandbox/stats", timeout=10).json() for name in PLATFORMS}
     _summary(db_path, stats)
     print(f"\ndemo finished in {time.monotonic() - began:.0f}s; sandbox stopped. `make ui` shows these runs.")
