@@ -36,6 +36,7 @@ from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, s
 from etl_project.demo_sync import demo_sync, run_sync  # noqa: E402
 from etl_project.sandbox.process import SandboxProcess  # noqa: E402
 from etl_project.sandbox.wiring import sandbox_resources  # noqa: E402
+from etl_project.warehouse.sql import load_sql  # noqa: E402
 from etl_project.warehouse.store import Warehouse  # noqa: E402
 
 ASSETS = [
@@ -111,11 +112,12 @@ def main() -> int:
         admin = {name: sandbox.admin_url(name) for name in PLATFORMS}
         demo_sync(resources, instance, admin)
         _run("next hourly run (picks up the sync's own writes)", resources, instance, **live)
+        with duckdb.connect(db_path, read_only=True) as con:  # someone on both HighLevel and SendApp
+            (sendapp_id,) = con.execute(load_sql("select_demo_pair")).fetchone() or (None,)
         with resources["sendapp"].get_client() as client:
-            contact = next(iter(client.iter_contacts_updated(datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC))))
-            first_contact = contact.valid[0][0]
-            client.update_contact(first_contact.id, {"last_name": "Edited-in-SendApp"})
-        print(f"\n   edited SendApp contact {first_contact.id} (flow 2 should carry it to HighLevel)")
+            client.update_contact(int(sendapp_id), {"last_name": "Edited-in-SendApp"})
+            first_contact = client.get_contact(int(sendapp_id))
+        print(f"\n   edited SendApp contact {first_contact['id']} (flow 2 should carry it to HighLevel)")
         with resources["highlevel"].get_client() as client:
             body = {"firstName": "Wren", "lastName": "Demo", "email": "wren.demo@example.com", "phone": "+14155550142"}
             wren = client.create_contact(body)
