@@ -193,7 +193,7 @@ def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sand
     assert hl_tasks[hl_b]["completed"] is True, "done in SendApp → completed in HighLevel"
     extract(resources)
     assert sync(resources, ALL_FLOWS).success  # tags flow 3 added in HighLevel reach SendApp one run later
-    extract(resources)
+    extract(resources, backfill=True)  # a backfill over past partitions must not duplicate any task
     reset_stats(sandbox)
     assert sync(resources, ALL_FLOWS, allow_mass_change=False).success
     assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}, "no ping-pong"
