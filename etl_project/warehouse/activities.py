@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from etl_project.sync.activities import ActivityOp, AppointmentFacts, NoteFacts, OrderFacts, TaskFacts, WelcomeFacts
+from etl_project.warehouse.outbox import log_event
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
 from etl_project.warehouse.tables import kind_table
@@ -115,7 +116,7 @@ class ActivityOutbox:
                     new = con.execute(load_sql("insert_activity_planned"), {"run_id": run_id, "now": now}).fetchall()
                 status = "dry_run" if dry_run else "planned"
                 for key, platform, person, operation, _flow in new:
-                    self._log(con, run_id, platform, person, None, operation, status, None, key)
+                    log_event(con, run_id, platform, person, None, operation, [], status, None, key)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -153,34 +154,8 @@ class ActivityOutbox:
             try:
                 params = {"key": row.key, "status": status, "result_id": result_id, "error": error, "now": now}
                 con.execute(load_sql("mark_activity_result"), params)
-                self._log(con, run_id, platform, row.person_id, parent_id, row.operation, status, error, row.key)
+                log_event(con, run_id, platform, row.person_id, parent_id, row.operation, [], status, error, row.key)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-
-    @staticmethod
-    def _log(
-        con: Any,
-        run_id: str,
-        platform: str,
-        person: str,
-        target_id: str | None,
-        operation: str,
-        status: str,
-        error: str | None,
-        key: str,
-    ) -> None:
-        params: dict[str, Any] = {
-            "run_id": run_id,
-            "platform": platform,
-            "person_id": person,
-            "target_id": target_id,
-            "operation": operation,
-            "fields_changed": [],
-            "status": status,
-            "error": error,
-            "key": key,
-            "now": datetime.now(UTC),
-        }
-        con.execute(load_sql("insert_sync_log_event"), params)

@@ -96,7 +96,7 @@ class Outbox:
                     gone = con.execute(load_sql("supersede_outbox"), {"platform": platform, "now": now}).fetchall()
                     superseded = len(gone)
                     for key, person, target_id, operation in gone:
-                        self._log(con, run_id, platform, person, target_id, operation, [], "superseded", None, key)
+                        log_event(con, run_id, platform, person, target_id, operation, [], "superseded", None, key)
                 if len(planned):
                     status = "dry_run" if dry_run else "planned"
                     con.execute(load_sql("insert_sync_log_planned"), {"run_id": run_id, "now": now, "status": status})
@@ -156,7 +156,7 @@ class Outbox:
                 if created and target_id is not None:
                     link = {"platform": platform, "platform_id": target_id, "person_id": row.person_id, "now": now}
                     con.execute(load_sql("insert_created_link"), link)
-                self._log(
+                log_event(
                     con,
                     run_id,
                     platform,
@@ -181,7 +181,7 @@ class Outbox:
             try:
                 params = {"key": row.key, "status": status, "target_id": None, "error": error, "now": now}
                 con.execute(load_sql("mark_outbox_result"), params)
-                self._log(
+                log_event(
                     con,
                     run_id,
                     platform,
@@ -203,29 +203,30 @@ class Outbox:
         """This run's log rows for one target: (operation, status, person, target id, fields, error)."""
         return self.warehouse.query(load_sql("select_run_log"), {"run_id": run_id, "platform": platform})
 
-    @staticmethod
-    def _log(
-        con: Any,
-        run_id: str,
-        platform: str,
-        person: str,
-        target_id: str | None,
-        operation: str,
-        fields: list[str],
-        status: str,
-        error: str | None,
-        key: str,
-    ) -> None:
-        params: Mapping[str, Any] = {
-            "run_id": run_id,
-            "platform": platform,
-            "person_id": person,
-            "target_id": target_id,
-            "operation": operation,
-            "fields_changed": fields,
-            "status": status,
-            "error": error,
-            "key": key,
-            "now": datetime.now(UTC),
-        }
-        con.execute(load_sql("insert_sync_log_event"), params)
+
+def log_event(
+    con: Any,
+    run_id: str,
+    platform: str,
+    person: str,
+    target_id: str | None,
+    operation: str,
+    fields: list[str],
+    status: str,
+    error: str | None,
+    key: str,
+) -> None:
+    """One `sync_log` row, inside the caller's transaction (contact and activity outboxes alike)."""
+    params: Mapping[str, Any] = {
+        "run_id": run_id,
+        "platform": platform,
+        "person_id": person,
+        "target_id": target_id,
+        "operation": operation,
+        "fields_changed": fields,
+        "status": status,
+        "error": error,
+        "key": key,
+        "now": datetime.now(UTC),
+    }
+    con.execute(load_sql("insert_sync_log_event"), params)
