@@ -191,6 +191,20 @@ def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sand
     twin_of = {h: s for h, s, _ in twins}
     assert sa_tasks[twin_of[hl_a]]["status"] == "done", "completed in HighLevel → done in SendApp"
     assert hl_tasks[hl_b]["completed"] is True, "done in SendApp → completed in HighLevel"
+    # Reopen each on the side it was not completed on, and rename b in SendApp: the other side follows.
+    with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
+        reopened = hl.put(f"/contacts/{hl_contact_a}/tasks/{hl_a}/completed", json={"completed": False})
+        assert reopened.status_code == 200
+    with httpx.Client(base_url=sandbox.api_url("sendapp"), headers={"X-API-Key": SENDAPP_KEY}) as sa:
+        body = {"status": "open", "title": "Renamed in SendApp"}
+        assert sa.put(f"/contacts/{contact_b}/tasks/{sa_b}", json=body).status_code == 200
+    extract(resources)
+    assert sync(resources, ALL_FLOWS).success
+    sa_tasks = {str(t["id"]): t for by in sandbox.platforms["sendapp"].store.tasks.values() for t in by.values()}
+    hl_tasks = {t["id"]: t for t in hl_children(sandbox, "tasks")}
+    assert sa_tasks[twin_of[hl_a]]["status"] == "open", "reopened in HighLevel → open in SendApp"
+    assert hl_tasks[hl_b]["completed"] is False, "reopened in SendApp → open in HighLevel"
+    assert hl_tasks[hl_b]["title"] == "Renamed in SendApp", "a SendApp edit reaches HighLevel (last writer wins)"
     extract(resources)
     assert sync(resources, ALL_FLOWS).success  # tags flow 3 added in HighLevel reach SendApp one run later
     extract(resources, backfill=True)  # a backfill over past partitions must not duplicate any task

@@ -5,17 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from etl_project.sync.activities import (
     AppointmentFacts,
+    NoteFacts,
     OrderFacts,
     WelcomeFacts,
     appointment_ops,
     marker,
+    note_ops,
     purchase_ops,
     welcome_note,
     welcome_ops,
 )
-from etl_project.sync.config import PurchaseFlow, WelcomeFlow
+from etl_project.sync.config import ActivityFlow, ConfigError, PurchaseFlow, WelcomeFlow, parse_config
 
 AT = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 SALE = OrderFacts("501", "p1", "complete", False, ["Course A"], Decimal("49.00"), "USD", AT, "", "hl-1")
@@ -53,10 +57,31 @@ def test_a_refund_adds_a_note_and_a_tag_without_repeating_the_sale() -> None:
 def test_appointments_log_each_version_and_welcomes_are_once_per_person() -> None:
     booked = AppointmentFacts("ap1", "p1", "Intro call", "booked", AT)
     moved = AppointmentFacts("ap1", "p1", "Intro call", "confirmed", AT)
-    assert appointment_ops([booked])[0].key == appointment_ops([booked])[0].key
-    assert appointment_ops([booked])[0].key != appointment_ops([moved])[0].key
+    log = ActivityFlow()
+    assert appointment_ops([booked], log)[0].key == appointment_ops([booked], log)[0].key
+    assert appointment_ops([booked], log)[0].key != appointment_ops([moved], log)[0].key
     (message,) = welcome_ops([WelcomeFacts("p1", "+14155550142")], WelcomeFlow())
     assert message.payload == {"number": "14155550142", "template": "welcome", "language": "en"}
     assert welcome_ops([WelcomeFacts("p1", "+14155550199")], WelcomeFlow())[0].key == message.key, "once per person"
     note = welcome_note(message, WelcomeFlow())
     assert note.platform == "highlevel" and "welcome" in note.payload["body"]
+
+
+def test_notes_and_appointments_follow_the_configured_formats() -> None:
+    log = ActivityFlow(note_format="[HL {added_at}] {body}", appointment_format="{status}: {title} ({start})")
+    (note,) = note_ops([NoteFacts("n1", "p1", "Called back", AT)], log)
+    assert note.payload["body"].startswith("[HL 2026-11-02T09:30:00+00:00] Called back\n[sync ")
+    (booked,) = appointment_ops([AppointmentFacts("ap1", "p1", "Intro call", "booked", AT)], log)
+    assert booked.payload["body"].startswith("booked: Intro call (2026-11-02T09:30:00+00:00)")
+    assert note_ops([NoteFacts("n1", "p1", "Called back", AT)], ActivityFlow())[0].key == note.key, "format-free key"
+
+
+def test_a_template_naming_an_unknown_placeholder_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"activity\.note_format.*unknown placeholder\(s\) \['bdy'\]"):
+        parse_config('[activity]\nnote_format = "HighLevel: {bdy}"')
+    with pytest.raises(ConfigError, match=r"purchases.*task_title"):
+        parse_config('[purchases]\ntask_title = "Order {order}"')
+    with pytest.raises(ConfigError, match=r"welcome.*note"):
+        parse_config('[welcome]\nnote = "sent {"')
+    with pytest.raises(ConfigError, match=r"tasks\.merge\.title"):
+        parse_config('[tasks.merge]\ntitle = "newest"')

@@ -8,8 +8,10 @@ from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import get_warehouse
 from etl_project.load.activities import Clients, execute_activities, metadata_counts
 from etl_project.load.safety import real_write_refusal
-from etl_project.sync.activities import ActivityPlan, appointment_ops, note_ops, purchase_ops, task_ops, welcome_ops
+from etl_project.sync.activities import ActivityPlan, appointment_ops, note_ops, purchase_ops, welcome_ops
+from etl_project.sync.tasks import task_agreements, task_ops
 from etl_project.warehouse.activities import ActivityOutbox
+from etl_project.warehouse.task_pairs import store_agreements, supersede_task_updates, task_facts
 
 # Written in this order: SendApp (notes, messages), then HighLevel (tags, tasks, notes, welcome notes), SendOwl.
 PLATFORMS = ("sendapp", "highlevel", "sendowl")
@@ -27,14 +29,26 @@ def activity_changeset(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, sync_config: SyncConfigResource
 ) -> dg.MaterializeResult:
     config = sync_config.load()
-    outbox = ActivityOutbox(get_warehouse(duckdb))
+    warehouse = get_warehouse(duckdb)
+    outbox = ActivityOutbox(warehouse)
     plan = ActivityPlan()
+    task_meta: dict[str, int] = {}
     if config.flows.sendowl_purchases_to_highlevel:
         plan.ops += purchase_ops(outbox.purchase_facts(), config.purchases, tag_orders=config.purchases.tag_orders)
     if config.flows.highlevel_activity_to_sendapp:
-        plan.ops += note_ops(outbox.note_facts()) + appointment_ops(outbox.appointment_facts())
+        if config.activity.notes:
+            plan.ops += note_ops(outbox.note_facts(), config.activity)
+        if config.activity.appointments:
+            plan.ops += appointment_ops(outbox.appointment_facts(), config.activity)
     if config.flows.highlevel_tasks_to_sendapp:
-        plan.ops += task_ops(outbox.task_facts())
+        tasks = task_facts(warehouse)
+        task_plan = task_ops(tasks, config.tasks)
+        plan.ops += task_plan
+        if not config.dry_run:
+            considered: list[tuple[str, str | None]] = [(t.task_id, None) for t in tasks if t.sendapp is not None]
+            considered += [(o.source_ref, o.key) for o in task_plan if o.operation == "update_task"]
+            task_meta["tasks.superseded"] = supersede_task_updates(warehouse, considered, context.run.run_id)
+            task_meta["tasks.bases_agreed"] = store_agreements(warehouse, task_agreements(tasks, config.tasks))
     if config.flows.welcome_message:
         plan.ops += welcome_ops(outbox.welcome_facts(), config.welcome)
     new = outbox.store(plan.ops, context.run.run_id, config.dry_run)
@@ -42,7 +56,7 @@ def activity_changeset(
     for _key, _platform, _person, operation, flow in new:
         per_flow[f"new.{flow}.{operation}"] = per_flow.get(f"new.{flow}.{operation}", 0) + 1
     return dg.MaterializeResult(
-        metadata={"planned": len(plan.ops), "new": len(new), "dry_run": config.dry_run, **per_flow}
+        metadata={"planned": len(plan.ops), "new": len(new), "dry_run": config.dry_run, **per_flow, **task_meta}
     )
 
 

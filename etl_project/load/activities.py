@@ -76,8 +76,15 @@ def _send(clients: Clients, platform: str, row: PendingActivity, parent: str, re
             return str(hl.create_task(parent, p)["id"])
         if row.operation == "create_note":
             return str(hl.create_note(parent, {"body": p["body"]})["id"])
-        if row.operation == "complete_task":
+        if row.operation == "complete_task":  # written by plans made before flow 4 merged task fields
             return str(hl.set_task_completed(p["contact_id"], p["task_id"], True).get("id", p["task_id"]))
+        if row.operation == "update_task":
+            sets: dict[str, Any] = {k: p[k] for k in ("title", "dueDate", "completed") if k in p}
+            if set(sets) == {"completed"}:
+                answer = hl.set_task_completed(p["contact_id"], p["task_id"], bool(sets["completed"]))
+            else:
+                answer = hl.update_task(p["contact_id"], p["task_id"], sets)
+            return str(answer.get("id", p["task_id"]))
     if platform == "sendapp":
         sa = clients.sendapp
         assert sa is not None

@@ -1,4 +1,4 @@
-"""Activity flows (3, 5, 6): what each source event must add on the other platform, exactly once.
+"""Activity flows (3, 5, 6; flow 4 in `tasks`): what each source event must add on the other platform, exactly once.
 
 Each operation's idempotency key comes from the source event alone (an order id and what happened to it, a note
 id, an appointment version, a person's first welcome), so re-runs, backfills and crashes plan the same key and the
@@ -15,11 +15,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from etl_project.sync.config import PurchaseFlow, WelcomeFlow
+from etl_project.sync.config import ActivityFlow, PurchaseFlow, WelcomeFlow
 
-ActivityKind = Literal[
-    "add_tags", "create_task", "create_note", "send_message", "tag_order", "update_task", "complete_task"
-]
+ActivityKind = Literal["add_tags", "create_task", "create_note", "send_message", "tag_order", "update_task"]
 
 
 @dataclass(frozen=True)
@@ -66,24 +64,6 @@ class AppointmentFacts:
 
 
 @dataclass(frozen=True)
-class TaskFacts:
-    """A HighLevel task and, once the sync made it, its SendApp twin as last extracted."""
-
-    task_id: str
-    person_id: str
-    contact_id: str
-    title: str
-    due: datetime | None
-    completed: bool
-    sendapp_task_id: str | None = None  # the twin's id (acknowledged create)
-    seen: bool = False  # the twin has been extracted
-    sendapp_contact_id: str | None = None
-    sendapp_title: str | None = None
-    sendapp_due: datetime | None = None
-    sendapp_status: str | None = None
-
-
-@dataclass(frozen=True)
 class WelcomeFacts:
     person_id: str
     phone: str  # E.164
@@ -98,7 +78,7 @@ def marker(key: str) -> str:
     return f"[sync {key[:12]}]"
 
 
-def _op(
+def make_op(
     flow: str, platform: str, kind: ActivityKind, person: str, ref: str, payload: dict[str, Any], *key: object
 ) -> ActivityOp:
     k = activity_key(flow, kind, ref, *key)
@@ -117,93 +97,50 @@ def purchase_ops(orders: Iterable[OrderFacts], config: PurchaseFlow, *, tag_orde
         amount = f"{o.amount} {o.currency or ''}".strip() if o.amount is not None else "free"
         if o.state in config.states:
             tags = [config.customer_tag, *(config.product_tag.format(product=p) for p in o.products)]
-            ops.append(_op(flow, "highlevel", "add_tags", o.person_id, o.order_id, {"tags": tags}, "sale"))
+            ops.append(make_op(flow, "highlevel", "add_tags", o.person_id, o.order_id, {"tags": tags}, "sale"))
             title = config.task_title.format(order_id=o.order_id, products=products)
             due = (o.created_at + timedelta(days=config.task_due_days)).isoformat()
             task = {"title": title, "body": f"Bought {products} ({amount}).", "dueDate": due, "completed": False}
-            ops.append(_op(flow, "highlevel", "create_task", o.person_id, o.order_id, task, "sale"))
+            ops.append(make_op(flow, "highlevel", "create_task", o.person_id, o.order_id, task, "sale"))
             body = (
                 f"SendOwl order {o.order_id} on {o.created_at.date().isoformat()}: {products}; "
                 f"{amount}; state {o.state}."
             )
-            ops.append(_op(flow, "highlevel", "create_note", o.person_id, o.order_id, {"body": body}, "sale"))
+            ops.append(make_op(flow, "highlevel", "create_note", o.person_id, o.order_id, {"body": body}, "sale"))
         for event, happened, tag in (
             ("refund", o.refunded, config.refund_tag),
             ("chargeback", o.state == "chargeback", config.chargeback_tag),
         ):
             if happened:
                 note = {"body": f"SendOwl order {o.order_id} ({products}, {amount}): {event}."}
-                ops.append(_op(flow, "highlevel", "create_note", o.person_id, o.order_id, note, event))
-                ops.append(_op(flow, "highlevel", "add_tags", o.person_id, o.order_id, {"tags": [tag]}, event))
+                ops.append(make_op(flow, "highlevel", "create_note", o.person_id, o.order_id, note, event))
+                ops.append(make_op(flow, "highlevel", "add_tags", o.person_id, o.order_id, {"tags": [tag]}, event))
         if tag_orders and o.highlevel_id and o.tag != o.highlevel_id:
             payload = {"tag": o.highlevel_id}
-            ops.append(_op(flow, "sendowl", "tag_order", o.person_id, o.order_id, payload, o.highlevel_id))
+            ops.append(make_op(flow, "sendowl", "tag_order", o.person_id, o.order_id, payload, o.highlevel_id))
     return ops
 
 
-def note_ops(notes: Iterable[NoteFacts]) -> list[ActivityOp]:
+def note_ops(notes: Iterable[NoteFacts], config: ActivityFlow) -> list[ActivityOp]:
     """Flow 5: each HighLevel note copied once to the person's SendApp contact."""
     flow = "highlevel_activity_to_sendapp"
-    return [
-        _op(flow, "sendapp", "create_note", n.person_id, n.note_id, {"body": f"HighLevel note: {n.body}"})
-        for n in sorted(notes, key=lambda n: n.note_id)
-    ]
+    ops = []
+    for n in sorted(notes, key=lambda n: n.note_id):
+        added = n.added_at.isoformat() if n.added_at else ""
+        body = config.note_format.format(body=n.body, added_at=added)
+        ops.append(make_op(flow, "sendapp", "create_note", n.person_id, n.note_id, {"body": body}))
+    return ops
 
 
-def appointment_ops(appointments: Iterable[AppointmentFacts]) -> list[ActivityOp]:
+def appointment_ops(appointments: Iterable[AppointmentFacts], config: ActivityFlow) -> list[ActivityOp]:
     """Flow 5: each appointment logged on the SendApp contact; a new entry whenever its time or status changes."""
     flow = "highlevel_activity_to_sendapp"
     ops = []
     for a in sorted(appointments, key=lambda a: a.appointment_id):
         when = a.start_time.isoformat() if a.start_time else "no time set"
-        body = f"Appointment '{a.title}' at {when}: {a.status}."
-        ops.append(_op(flow, "sendapp", "create_note", a.person_id, a.appointment_id, {"body": body}, when, a.status))
-    return ops
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def task_ops(tasks: Iterable[TaskFacts]) -> list[ActivityOp]:
-    """Flow 4: each HighLevel task gets one SendApp twin (title, due date, status); title and due date follow
-    HighLevel; completing either side completes the other (once per direction, ever)."""
-    flow = "highlevel_tasks_to_sendapp"
-    ops: list[ActivityOp] = []
-    for t in sorted(tasks, key=lambda t: t.task_id):
-        status = "done" if t.completed else "open"
-        if t.sendapp_task_id is None:
-            body = {"title": t.title or "(untitled task)", "due_at": _iso(t.due), "status": status}
-            ops.append(_op(flow, "sendapp", "create_task", t.person_id, t.task_id, body))
-            continue
-        if not t.seen:
-            continue  # the twin is not extracted yet (or was deleted on SendApp): nothing to compare with
-        twin = {"task_id": t.sendapp_task_id, "contact_id": t.sendapp_contact_id}
-        if t.completed and t.sendapp_status != "done":
-            ops.append(_op(flow, "sendapp", "update_task", t.person_id, t.task_id, {**twin, "status": "done"}, "done"))
-        elif t.sendapp_status == "done" and not t.completed:
-            done = {"task_id": t.task_id, "contact_id": t.contact_id}
-            ops.append(_op(flow, "highlevel", "complete_task", t.person_id, t.task_id, done, "done"))
-        edits: dict[str, str | None] = {}
-        if (t.title or "(untitled task)") != t.sendapp_title:
-            edits["title"] = t.title or "(untitled task)"
-        if _iso(t.due) != _iso(t.sendapp_due):
-            edits["due_at"] = _iso(t.due)
-        if edits:
-            base = (t.sendapp_title, _iso(t.sendapp_due))
-            ops.append(
-                _op(
-                    flow,
-                    "sendapp",
-                    "update_task",
-                    t.person_id,
-                    t.task_id,
-                    {**twin, **edits},
-                    "edit",
-                    *edits.values(),
-                    *base,
-                )
-            )
+        body = config.appointment_format.format(title=a.title, start=when, status=a.status)
+        payload = {"body": body}
+        ops.append(make_op(flow, "sendapp", "create_note", a.person_id, a.appointment_id, payload, when, a.status))
     return ops
 
 
@@ -211,7 +148,7 @@ def welcome_ops(people: Iterable[WelcomeFacts], config: WelcomeFlow) -> list[Act
     """Flow 6: one template message per person, ever (the key is the person's alone)."""
     flow = "welcome_message"
     return [
-        _op(
+        make_op(
             flow,
             "sendapp",
             "send_message",
@@ -226,7 +163,8 @@ def welcome_ops(people: Iterable[WelcomeFacts], config: WelcomeFlow) -> list[Act
 def welcome_note(message: ActivityOp, config: WelcomeFlow) -> ActivityOp:
     """The HighLevel note recording a welcome message that SendApp accepted."""
     body = config.note.format(template=config.template)
-    return _op(message.flow, "highlevel", "create_note", message.person_id, message.source_ref, {"body": body}, "note")
+    person, ref = message.person_id, message.source_ref
+    return make_op(message.flow, "highlevel", "create_note", person, ref, {"body": body}, "note")
 
 
 @dataclass

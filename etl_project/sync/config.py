@@ -6,12 +6,13 @@ flow off. The shipped default (`default_sync.toml`) implements flows 1 and 2 of 
 
 from __future__ import annotations
 
+import string
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 Platform = Literal["highlevel", "sendowl", "sendapp"]
 GOLDEN_FIELDS = ("email", "phone", "first_name", "last_name", "tags")
@@ -63,7 +64,28 @@ class Flows(_Strict):
     welcome_message: bool = False  # flow 6
 
 
-class PurchaseFlow(_Strict):
+class _Templates(_Strict):
+    """`{placeholder}` texts may name only the fields they are given: a typo is a config error, not a crash mid-run."""
+
+    placeholders: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    @field_validator("*")
+    @classmethod
+    def _known_placeholders(cls, value: object, info: ValidationInfo) -> object:
+        allowed = cls.placeholders.get(info.field_name or "")
+        if allowed is None or not isinstance(value, str):
+            return value
+        try:
+            used = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+        except ValueError as exc:
+            raise ValueError(f"not a valid template: {exc}") from None
+        unknown = sorted(used - set(allowed))
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {unknown}; known: {list(allowed)}")
+        return value
+
+
+class PurchaseFlow(_Templates):
     """Flow 3: what a SendOwl sale (or a refund or chargeback) does to the buyer's HighLevel contact."""
 
     states: tuple[str, ...] = ("complete", "subscription_active")
@@ -74,14 +96,49 @@ class PurchaseFlow(_Strict):
     task_title: str = Field(default="Follow up on SendOwl order {order_id}", description="{order_id}, {products}")
     task_due_days: int = Field(default=3, ge=0, description="The follow-up task is due this many days after the sale.")
     tag_orders: bool = Field(default=True, description="Set each SendOwl order's `tag` to the HighLevel contact id.")
+    placeholders: ClassVar[dict[str, tuple[str, ...]]] = {
+        "product_tag": ("product",),
+        "task_title": ("order_id", "products"),
+    }
 
 
-class WelcomeFlow(_Strict):
+TaskField = Literal["title", "due", "status"]
+TASK_FIELDS: tuple[TaskField, ...] = ("title", "due", "status")
+
+
+class TaskFlow(_Strict):
+    """Flow 4: which task fields a HighLevel task and its SendApp twin keep in step, and who wins when both sides
+    changed the same field since they last agreed."""
+
+    fields: tuple[TaskField, ...] = Field(default=TASK_FIELDS, description="title, due (date) and status (done)")
+    merge: dict[TaskField, Literal["lww", "highlevel", "sendapp"]] = Field(
+        default_factory=dict, description="Per field: last writer wins (the default) or a source of truth."
+    )
+    untitled: str = Field(default="(untitled task)", description="The SendApp title of a HighLevel task without one.")
+
+
+class ActivityFlow(_Templates):
+    """Flow 5: how HighLevel notes and appointments are written into the SendApp contact's notes."""
+
+    notes: bool = True
+    appointments: bool = True
+    note_format: str = Field(default="HighLevel note: {body}", description="{body}, {added_at}")
+    appointment_format: str = Field(
+        default="Appointment '{title}' at {start}: {status}.", description="{title}, {start}, {status}"
+    )
+    placeholders: ClassVar[dict[str, tuple[str, ...]]] = {
+        "note_format": ("body", "added_at"),
+        "appointment_format": ("title", "start", "status"),
+    }
+
+
+class WelcomeFlow(_Templates):
     """Flow 6: one WhatsApp template message to each person new to the sync (with a phone, without DND)."""
 
     template: str = "welcome"
     language: str = "en"
     note: str = Field(default="WhatsApp welcome message sent ({template}).", description="The HighLevel note.")
+    placeholders: ClassVar[dict[str, tuple[str, ...]]] = {"note": ("template",)}
 
 
 class Thresholds(_Strict):
@@ -101,6 +158,8 @@ class SyncConfig(_Strict):
     targets: dict[Platform, TargetConfig] = Field(default_factory=dict)
     thresholds: Thresholds = Thresholds()
     purchases: PurchaseFlow = PurchaseFlow()
+    tasks: TaskFlow = TaskFlow()
+    activity: ActivityFlow = ActivityFlow()
     welcome: WelcomeFlow = WelcomeFlow()
 
     @model_validator(mode="after")

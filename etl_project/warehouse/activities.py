@@ -10,11 +10,12 @@ from typing import Any
 
 import pandas as pd
 
-from etl_project.sync.activities import ActivityOp, AppointmentFacts, NoteFacts, OrderFacts, TaskFacts, WelcomeFacts
+from etl_project.sync.activities import ActivityOp, AppointmentFacts, NoteFacts, OrderFacts, WelcomeFacts
 from etl_project.warehouse.outbox import log_event
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
 from etl_project.warehouse.tables import kind_table
+from etl_project.warehouse.task_pairs import TASK_FLOW, record_task_write
 
 
 @dataclass(frozen=True)
@@ -60,28 +61,6 @@ class ActivityOutbox:
 
     def appointment_facts(self) -> list[AppointmentFacts]:
         return [AppointmentFacts(*row) for row in self.warehouse.query(load_sql("select_appointment_facts"))]
-
-    def task_facts(self) -> list[TaskFacts]:
-        def text(value: Any) -> str | None:
-            return None if value is None else str(value)
-
-        return [
-            TaskFacts(
-                str(r[0]),
-                r[1],
-                str(r[2]),
-                r[3] or "",
-                r[4],
-                bool(r[5]),
-                text(r[6]),
-                bool(r[7]),
-                text(r[8]),
-                r[9],
-                r[10],
-                r[11],
-            )
-            for r in self.warehouse.query(load_sql("select_task_facts"))
-        ]
 
     def welcome_facts(self) -> list[WelcomeFacts]:
         """New people since the welcome flow was first switched on (that first run only sets the baseline)."""
@@ -154,6 +133,8 @@ class ActivityOutbox:
             try:
                 params = {"key": row.key, "status": status, "result_id": result_id, "error": error, "now": now}
                 con.execute(load_sql("mark_activity_result"), params)
+                if status == "acknowledged" and row.flow == TASK_FLOW:
+                    record_task_write(con, platform, row.operation, row.source_ref, row.payload, result_id, parent_id)
                 log_event(con, run_id, platform, row.person_id, parent_id, row.operation, [], status, error, row.key)
                 con.execute("COMMIT")
             except BaseException:
