@@ -211,3 +211,43 @@ def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sand
     reset_stats(sandbox)
     assert sync(resources, ALL_FLOWS, allow_mass_change=False).success
     assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}, "no ping-pong"
+
+
+def test_an_appointment_change_is_logged_once_more_in_sendapp(sandbox: Sandbox, resources: dict[str, Any]) -> None:
+    # Rescheduling an appointment does not touch its contact: the rotating child sweep finds it (here: all of them).
+    from etl_project.defs.resources import HighLevelResource
+    from etl_tests.conftest import TOKEN
+
+    sweep_all = HighLevelResource(
+        base_url=sandbox.base_url("highlevel"), token=TOKEN, location_id=LOCATION, child_sweep_per_run=1000
+    )
+    resources = {**resources, "highlevel": sweep_all}
+    extract(resources, backfill=True)
+    assert sync(resources, ALL_FLOWS).success
+    extract(resources)
+    assert sync(resources, ALL_FLOWS).success  # tags flow 3 added in HighLevel reach SendApp one run later
+    logged = rows(
+        resources,
+        "SELECT o.source_ref, o.parent_id, a.contact_id FROM activity_outbox o JOIN ghl_appointments a "
+        "ON a.id = o.source_ref WHERE o.flow = 'highlevel_activity_to_sendapp' AND o.status = 'acknowledged' "
+        "AND a.appointment_status <> 'cancelled' ORDER BY 1 LIMIT 1",
+    )
+    assert logged, "the seed has appointments of people on both platforms"
+    ((appointment_id, sendapp_contact, hl_contact),) = logged
+    sa_store = sandbox.platforms["sendapp"].store
+    notes_before = len(sa_store.notes[int(sendapp_contact)])
+    event = sandbox.platforms["highlevel"].store.appointments[hl_contact][appointment_id]
+    event.update(appointmentStatus="cancelled", startTime="2026-12-24T15:00:00.000Z", dateUpdated=event["dateAdded"])
+
+    extract(resources)
+    reset_stats(sandbox)
+    changed = sync(resources, ALL_FLOWS, allow_mass_change=False)
+    assert changed.success
+    assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 1}, "one new log entry, nothing else"
+    (entry,) = list(sa_store.notes[int(sendapp_contact)].values())[notes_before:]
+    assert entry["body"].startswith("Appointment 'Discovery call' at 2026-12-24T15:00:00+00:00: cancelled.")
+
+    extract(resources, backfill=True)  # a re-run over past partitions logs nothing twice
+    reset_stats(sandbox)
+    assert sync(resources, ALL_FLOWS, allow_mass_change=False).success
+    assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -88,3 +89,24 @@ def test_cursor_moves_forward_only(warehouse: Warehouse) -> None:
     warehouse.advance_cursor("highlevel", "contacts", T0 + timedelta(hours=5), "r1")
     warehouse.advance_cursor("highlevel", "contacts", T0 + timedelta(hours=2), "r2")
     assert warehouse.get_cursor("highlevel", "contacts") == T0 + timedelta(hours=5)
+
+
+def test_a_later_change_to_an_old_order_does_not_make_its_buyer_name_the_newest(warehouse: Warehouse) -> None:
+    from etl_project.sync.config import load_config
+    from etl_project.sync.reconcile import Version, reconcile
+    from etl_project.warehouse.derived import DerivedTables
+
+    def order(oid: str, name: str, created: str, updated: str, tag: str = "") -> Record:
+        body = {"id": oid, "buyer_email": "ann@example.com", "buyer_name": name, "tag": tag, "state": "complete"}
+        return Record(oid, {**body, "created_at": created, "updated_at": updated, "cart": {}})
+
+    warehouse.land("sendowl", "orders", WINDOW, [order("1", "ann lee", "2026-10-01T00:00:00Z", "2026-10-01T00:00:00Z")])
+    warehouse.land("sendowl", "orders", WINDOW, [order("2", "Ann Lee", "2026-10-20T00:00:00Z", "2026-10-20T00:00:00Z")])
+    # The sync tags the old order with the HighLevel id: SendOwl bumps its update time, not its buyer's name.
+    warehouse.land(
+        "sendowl", "orders", WINDOW, [order("1", "ann lee", "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", "hl-1")]
+    )
+    versions = [Version(p, r, json.loads(body), at) for p, r, body, at in DerivedTables(warehouse).contact_versions()]
+    golden = reconcile(versions, {}, load_config()).golden
+    ((person, fields),) = golden.items()
+    assert (fields["first_name"].value, fields["last_name"].value) == ("Ann", "Lee"), person

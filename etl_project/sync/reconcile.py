@@ -96,7 +96,8 @@ def reconcile(
             history[key].append(
                 (version.updated_at, golden_values(version.platform, version.payload, config.default_region))
             )
-    latest = {key: max(rows, key=lambda r: r[0])[1] for key, rows in history.items()}
+    # The newest version; among equal times (a SendOwl order's versions share its sale time) the last one kept.
+    latest = {key: max(enumerate(rows), key=lambda r: (r[1][0], r[0]))[1][1] for key, rows in history.items()}
     inputs = [MatchInput(p, pid, values.get("email"), values.get("phone")) for (p, pid), values in latest.items()]
     resolution = resolve(inputs, existing_links)
 
