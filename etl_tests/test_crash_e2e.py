@@ -139,3 +139,75 @@ def test_a_killed_activity_run_resumes_without_duplicate_notes_tasks_or_messages
         bodies = sa_notes if platform == "sendapp" else hl_bodies
         assert sum(marker(key) in b for b in bodies) == 1, "each note and task exactly once"
     assert rows(resources, "SELECT count(*) FROM activity_outbox WHERE status = 'sent'") == [(0,)], "none in doubt"
+
+
+def test_a_welcome_run_killed_while_a_message_is_answered_never_sends_it_twice(
+    sandbox: Sandbox, resources: dict[str, Any]
+) -> None:
+    from importlib import resources as pkg
+
+    import httpx
+
+    from etl_project.defs.activity_assets import activity_writes
+    from etl_tests.conftest import HEADERS, LOCATION
+    from etl_tests.sync_helpers import SYNC
+
+    config = str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml"))
+    extract(resources, backfill=True)
+    assert sync(resources, SyncConfigResource(path=config)).success  # the welcome flow's baseline
+    numbers = [f"1415555{n:04d}" for n in range(300, 308)]
+    with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
+        for i, number in enumerate(numbers):
+            body = {"locationId": LOCATION, "firstName": f"New{i}", "phone": f"+{number}"}
+            assert hl.post("/contacts/", json=body).status_code == 201
+    extract(resources)
+    planned = dg.materialize(
+        [a for a in SYNC if a is not activity_writes],
+        resources={**resources, "sync_config": SyncConfigResource(path=config)},
+        tags={"etl/allow-mass-change": "true"},
+    )
+    assert planned.success
+    welcome = "SELECT count(*) FROM activity_outbox WHERE operation = 'send_message' AND status = ?"
+    assert rows(resources, welcome, ["planned"]) == [(len(numbers),)]
+
+    # SendApp applies each send and answers 1.5 s later: the worker is killed while the third answer is on its way.
+    messages = sandbox.platforms["sendapp"].store.messages
+    faults = sandbox.platforms["sendapp"].faults
+    faults.answer_delay_ms, faults.answer_delay_path = 1500, "/api/whatsapp-meta/send"
+    args = [resources["duckdb"].database, sandbox.api_url("sendapp"), "0", "activity_writes"]
+    args += [sandbox.base_url("highlevel"), sandbox.base_url("sendowl"), config]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "etl_tests.crash_worker", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 120
+    while len(messages) < 3 and time.monotonic() < deadline and worker.poll() is None:
+        time.sleep(0.005)
+    assert worker.poll() is None, "the worker must still be waiting for an answer when it is killed"
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    faults.answer_delay_ms = 0
+    assert len(messages) == 3
+    assert rows(resources, welcome, ["sent"]) == [(1,)], "the message in flight is in doubt"
+    assert rows(resources, welcome, ["acknowledged"]) == [(2,)]
+
+    assert sync(resources, SyncConfigResource(path=config), allow_mass_change=False).success
+    sent_to = sorted(m["number"] for m in messages)
+    assert sent_to == numbers, "every new person got exactly one welcome, the one in doubt included"
+    assert rows(resources, welcome, ["unknown"]) == [(1,)], "in doubt: recorded, never re-sent"
+    assert rows(resources, welcome, ["acknowledged"]) == [(len(numbers) - 1,)]
+    notes = [
+        n
+        for by in sandbox.platforms["highlevel"].store.notes.values()
+        for n in by.values()
+        if "WhatsApp welcome message sent" in n["body"]
+    ]
+    assert len(notes) == len(numbers) - 1, "one HighLevel note per acknowledged welcome"
+    assert rows(
+        resources,
+        "SELECT count(*) FROM sync_log WHERE operation = 'send_message' AND status = 'unknown' "
+        "AND error LIKE '%answer was lost%'",
+    ) == [(1,)]

@@ -45,10 +45,14 @@ def register_admin(
         faults.error_rate = float(body.get("error_rate", faults.error_rate))
         faults.latency_ms = int(body.get("latency_ms", faults.latency_ms))
         faults.error_status = int(body.get("error_status", faults.error_status))
+        faults.answer_delay_ms = int(body.get("answer_delay_ms", faults.answer_delay_ms))
+        faults.answer_delay_path = str(body.get("answer_delay_path", faults.answer_delay_path))
         return {
             "error_rate": faults.error_rate,
             "latency_ms": faults.latency_ms,
             "error_status": faults.error_status,
+            "answer_delay_ms": faults.answer_delay_ms,
+            "answer_delay_path": faults.answer_delay_path,
         }
 
     @app.post("/_sandbox/rate-limits")

@@ -82,10 +82,14 @@ class SlidingWindowLimiter:
 
 @dataclass
 class Faults:
-    """Injected misbehaviour: a share of requests answered with 5xx, and added latency."""
+    """Injected misbehaviour: a share of requests answered with 5xx, and added latency. `answer_delay_ms` (SendApp)
+    applies a write (to paths starting with `answer_delay_path`) and then holds its answer back, like a platform
+    that commits and answers late."""
 
     error_rate: float = 0.0
     latency_ms: int = 0
+    answer_delay_ms: int = 0
+    answer_delay_path: str = ""
     error_status: int = 503
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 

@@ -67,6 +67,8 @@ def create_app(store: SendAppStore, limiter: SlidingWindowLimiter, faults: Fault
                 response = await call_next(request)
         is_write = request.method in {"POST", "PUT", "DELETE"}
         stats.record(request.method, route_template(path), response.status_code, is_write)
+        if is_write and faults.answer_delay_ms and path.startswith(faults.answer_delay_path):
+            await asyncio.sleep(faults.answer_delay_ms / 1000)  # applied already; the answer comes late
         return response
 
     def contact_or_404(contact_id: int) -> dict[str, Any]:
