@@ -114,6 +114,7 @@ def main() -> int:
         _run("next hourly run (picks up the sync's own writes)", resources, instance, **live)
         with duckdb.connect(db_path, read_only=True) as con:  # someone on both HighLevel and SendApp
             (sendapp_id,) = con.execute(load_sql("select_demo_pair")).fetchone() or (None,)
+            task = con.execute(load_sql("select_demo_task")).fetchone()
         with resources["sendapp"].get_client() as client:
             client.update_contact(int(sendapp_id), {"last_name": "Edited-in-SendApp"})
             first_contact = client.get_contact(int(sendapp_id))
@@ -122,6 +123,10 @@ def main() -> int:
             body = {"firstName": "Wren", "lastName": "Demo", "email": "wren.demo@example.com", "phone": "+14155550142"}
             wren = client.create_contact(body)
         print(f"   created HighLevel contact {wren['id']} with a phone (flows 1 and 6: SendApp contact, welcome)")
+        if task is not None:
+            with resources["highlevel"].get_client() as client:
+                client.set_task_completed(task[0], task[1], True)
+            print(f"   completed HighLevel task {task[1]} (flow 4: its SendApp twin {task[3]} should be done too)")
         buyer = {"buyer_email": "new.buyer@example.com", "buyer_name": "Nova Buyer"}
         purchase = {"product_id": _first_product(resources), **buyer}
         shop = sandbox.admin_url("sendowl")
@@ -138,6 +143,10 @@ def main() -> int:
         _run("next hourly run", resources, instance, **live)
         run_sync("quiet sync: nothing changed, so zero writes (guard on)", resources, instance, admin)
         stats = {name: httpx.get(f"{sandbox.admin_url(name)}/_sandbox/stats", timeout=10).json() for name in PLATFORMS}
+        if task is not None:
+            with resources["sendapp"].get_client() as client:
+                twin = next(t for t, _ in client.get_tasks(int(task[2])).valid if str(t.id) == str(task[3]))
+            print(f"\n   flow 4: the SendApp twin {task[3]} of the completed HighLevel task is now '{twin.status}'")
     _summary(db_path, stats)
     print(f"\ndemo finished in {time.monotonic() - began:.0f}s; sandbox stopped. `make ui` shows these runs.")
     return 0
