@@ -96,10 +96,21 @@ def test_sales_notes_and_welcomes_are_written_once(sandbox: Sandbox, resources: 
         body = {"locationId": LOCATION, "firstName": "Wren", "email": "wren@example.com", "phone": "+14155550142"}
         wren = hl.post("/contacts/", json=body).json()["contact"]["id"]
     # (The first sync tagged every buyer in HighLevel; those tags now reach SendApp: a legitimate mass update.)
+    # SendApp refuses the first attempt (503): the send is retried by the next run, and sent once.
+    faults = sandbox.platforms["sendapp"].faults
+    faults.error_rate, faults.error_path = 1.0, "/api/whatsapp-meta/send"
     extract(resources)
     assert sync(resources, ALL_FLOWS).success
+    assert sandbox.platforms["sendapp"].store.messages == []
+    welcome = "SELECT status, attempts, last_error FROM activity_outbox WHERE operation = 'send_message'"
+    ((status, attempts, error),) = rows(resources, welcome)
+    assert (status, attempts) == ("failed", 1), (status, attempts)
+    assert "503" in error, error
+    faults.error_rate = 0.0
     extract(resources)
     assert sync(resources, ALL_FLOWS).success  # the HighLevel note follows the send
+    extract(resources)
+    assert sync(resources, ALL_FLOWS).success  # flow 5 copies that note to SendApp, like every HighLevel note
     (message,) = sandbox.platforms["sendapp"].store.messages
     assert message["number"] == "14155550142"
     wren_notes = [n for n in hl_children(sandbox, "notes") if n["contact_id"] == wren]

@@ -47,12 +47,14 @@ def register_admin(
         faults.error_status = int(body.get("error_status", faults.error_status))
         faults.answer_delay_ms = int(body.get("answer_delay_ms", faults.answer_delay_ms))
         faults.answer_delay_path = str(body.get("answer_delay_path", faults.answer_delay_path))
+        faults.error_path = str(body.get("error_path", faults.error_path))
         return {
             "error_rate": faults.error_rate,
             "latency_ms": faults.latency_ms,
             "error_status": faults.error_status,
             "answer_delay_ms": faults.answer_delay_ms,
             "answer_delay_path": faults.answer_delay_path,
+            "error_path": faults.error_path,
         }
 
     @app.post("/_sandbox/rate-limits")

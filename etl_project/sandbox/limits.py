@@ -82,19 +82,20 @@ class SlidingWindowLimiter:
 
 @dataclass
 class Faults:
-    """Injected misbehaviour: a share of requests answered with 5xx, and added latency. `answer_delay_ms` (SendApp)
-    applies a write (to paths starting with `answer_delay_path`) and then holds its answer back, like a platform
-    that commits and answers late."""
+    """Injected misbehaviour: a share of requests (to paths starting with `error_path`) answered with 5xx, and added
+    latency. `answer_delay_ms` (SendApp) applies a write (to paths starting with `answer_delay_path`) and then holds
+    its answer back, like a platform that commits and answers late."""
 
     error_rate: float = 0.0
     latency_ms: int = 0
     answer_delay_ms: int = 0
     answer_delay_path: str = ""
+    error_path: str = ""
     error_status: int = 503
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
-    def should_fail(self) -> bool:
-        return self.error_rate > 0 and self.rng.random() < self.error_rate
+    def should_fail(self, path: str) -> bool:
+        return self.error_rate > 0 and path.startswith(self.error_path) and self.rng.random() < self.error_rate
 
 
 @dataclass

@@ -60,7 +60,7 @@ def create_app(store: HighLevelStore, limiter: SlidingWindowLimiter, faults: Fau
                 if not decision.allowed:
                     message = "Too many requests" if not decision.daily_exhausted else "Daily limit exceeded"
                     response = JSONResponse(error_body(429, message), status_code=429)
-                elif faults.should_fail():
+                elif faults.should_fail(path):
                     status = faults.error_status
                     response = JSONResponse(error_body(status, "Injected failure"), status_code=status)
         if response is None:

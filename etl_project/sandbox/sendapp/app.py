@@ -61,7 +61,7 @@ def create_app(store: SendAppStore, limiter: SlidingWindowLimiter, faults: Fault
                 oldest = limiter.oldest(key)
                 wait = max(1, math.ceil(oldest + limiter.settings.interval_ms / 1000 - time.monotonic()))
                 response = error(429, "Too many requests", {"Retry-After": str(wait)})
-            elif faults.should_fail():
+            elif faults.should_fail(path):
                 response = error(faults.error_status, "Injected failure")
             else:
                 response = await call_next(request)

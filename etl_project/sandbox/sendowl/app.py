@@ -90,7 +90,7 @@ def create_app(store: SendOwlStore, limiter: SlidingWindowLimiter, faults: Fault
             return JSONResponse(body, status_code=403)
         if not accepts_json(request.headers.get("Accept", "")):
             return PlainTextResponse(ACCEPT_MESSAGE, status_code=415)
-        if faults.should_fail():
+        if faults.should_fail(request.url.path):
             return JSONResponse({"error": "Injected failure"}, status_code=faults.error_status)
         return None
 
