@@ -216,6 +216,10 @@ def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sand
     assert sa_tasks[twin_of[hl_a]]["status"] == "open", "reopened in HighLevel → open in SendApp"
     assert hl_tasks[hl_b]["completed"] is False, "reopened in SendApp → open in HighLevel"
     assert hl_tasks[hl_b]["title"] == "Renamed in SendApp", "a SendApp edit reaches HighLevel (last writer wins)"
+    reset_stats(sandbox)  # synced again before any extraction sees those writes: the writes stand, nothing undone
+    again = sync(resources, ALL_FLOWS, allow_mass_change=False)
+    assert again.success and metadata(again)["activity_changeset"]["new"] == 0
+    assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}
     extract(resources)
     assert sync(resources, ALL_FLOWS).success  # tags flow 3 added in HighLevel reach SendApp one run later
     extract(resources, backfill=True)  # a backfill over past partitions must not duplicate any task
