@@ -64,3 +64,8 @@ def test_an_agreement_moves_the_base_and_each_generation_keys_its_own_writes() -
     assert task_ops([changed], TaskFlow())[0].key == task_ops([changed], TaskFlow())[0].key, "stable per state"
     later = replace(changed, generation=4)
     assert task_ops([later], TaskFlow())[0].key != task_ops([changed], TaskFlow())[0].key, "done again later: new"
+
+
+def test_a_title_or_due_date_cleared_in_sendapp_is_not_sent_to_highlevel_which_requires_both() -> None:
+    cleared = replace(PAIR, sendapp=replace(BASE, title="", due=None, done=True))
+    assert ops(cleared) == [("highlevel", {"status": True})]

@@ -110,3 +110,31 @@ def test_a_later_change_to_an_old_order_does_not_make_its_buyer_name_the_newest(
     golden = reconcile(versions, {}, load_config()).golden
     ((person, fields),) = golden.items()
     assert (fields["first_name"].value, fields["last_name"].value) == ("Ann", "Lee"), person
+
+
+def test_a_superseded_task_write_needed_again_is_planned_afresh(warehouse: Warehouse) -> None:
+    from etl_project.sync.activities import ActivityOp
+    from etl_project.warehouse.activities import ActivityOutbox
+    from etl_project.warehouse.task_pairs import supersede_task_updates
+
+    outbox = ActivityOutbox(warehouse)
+    done = ActivityOp("highlevel_tasks_to_sendapp", "sendapp", "update_task", "p1", "t1", {"status": "done"}, "k1")
+    assert len(outbox.store([done], "run-1", dry_run=False)) == 1
+    assert outbox.store([done], "run-2", dry_run=False) == [], "the same state plans nothing new"
+    assert supersede_task_updates(warehouse, [("t1", None)], "run-3") == 1, "reopened: the write is not needed"
+    assert len(outbox.store([done], "run-4", dry_run=False)) == 1, "completed again: needed after all"
+    assert warehouse.query("SELECT status, attempts FROM activity_outbox") == [("planned", 0)]
+
+
+def test_a_record_is_dated_by_when_it_was_fetched_not_when_its_batch_landed(warehouse: Warehouse) -> None:
+    from etl_project.warehouse.store import Batch
+
+    task = Record("t1", {"id": "t1", "title": "Call", "dueDate": "2026-11-02T00:00:00Z", "completed": False}, "p1")
+    fetched = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    warehouse.land_batches([Batch("highlevel", "tasks", WINDOW, [task], parents=["p1"], fetched_at=fetched)])
+    assert warehouse.query("SELECT extracted_at FROM ghl_tasks") == [(fetched,)]
+    # A batch fetched earlier but landed later (staged meanwhile) never overwrites what a later fetch saw.
+    done = Record("t1", {**task.payload, "completed": True}, "p1")
+    warehouse.land_batches([Batch("highlevel", "tasks", WINDOW, [done], fetched_at=fetched + timedelta(hours=1))])
+    warehouse.land_batches([Batch("highlevel", "tasks", WINDOW, [task], fetched_at=fetched + timedelta(minutes=30))])
+    assert warehouse.query("SELECT completed FROM ghl_tasks") == [(True,)]

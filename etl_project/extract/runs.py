@@ -7,7 +7,7 @@ import bisect
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from etl_project.extract.staging import Stager
@@ -60,7 +60,12 @@ def extract_updated(
     reports = [ExtractReport(kind) for _ in windows]
     starts = [w.start for w in windows]
     sent_before = client.requests_sent
-    for page in pages(windows[0].read_from, windows[-1].read_to):
+    listing = iter(pages(windows[0].read_from, windows[-1].read_to))
+    while True:
+        requested = datetime.now(UTC)
+        page = next(listing, None)
+        if page is None:
+            break
         grouped: dict[int, list[Record]] = {}
         last = 0
         for model, raw in page.valid:
@@ -73,7 +78,8 @@ def extract_updated(
         # Rejects carry no trustworthy time: book them with the page's newest valid record.
         for idx in set(grouped) | ({last} if page.rejected else set()):
             rejected = page.rejected if idx == last else []
-            stager.add(Batch(platform, kind, windows[idx], grouped.get(idx, []), rejected), reports[idx].land)
+            batch = Batch(platform, kind, windows[idx], grouped.get(idx, []), rejected, fetched_at=requested)
+            stager.add(batch, reports[idx].land)
             reports[idx].note_rejects(rejected)
     requests = client.requests_sent - sent_before
     for window, report in zip(windows, reports, strict=True):
@@ -115,6 +121,7 @@ def extract_children(
             chunk = parent_ids[start : start + parents_per_batch]
             records: list[Record] = []
             rejected: list[Rejected] = []
+            requested = datetime.now(UTC)
             for parent_id in chunk:
                 try:
                     parsed = fetch(parent_id)
@@ -124,7 +131,7 @@ def extract_children(
                     continue
                 records.extend(Record(str(m.id), raw, parent_id) for m, raw in parsed.valid)
                 rejected.extend(parsed.rejected)
-            stager.add(Batch(platform, kind, window, records, rejected, parents=chunk), report.land)
+            stager.add(Batch(platform, kind, window, records, rejected, chunk, requested), report.land)
             report.note_rejects(rejected)
         report.requests = client.requests_sent - sent_before
         report.rate = _rate(client)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from etl_project.load.executor import FINAL_ERRORS
@@ -21,6 +22,7 @@ from etl_project.platforms.sendowl import SendOwlClient
 from etl_project.sync.activities import ActivityOp, marker, welcome_note
 from etl_project.sync.config import WelcomeFlow
 from etl_project.warehouse.activities import ActivityOutbox, PendingActivity
+from etl_project.warehouse.task_pairs import paired_sendapp_tasks
 
 
 @dataclass
@@ -52,14 +54,19 @@ def _existing(clients: Clients, platform: str, parent: str, kind: str, key: str)
     return None
 
 
-def _existing_sendapp_task(sa: SendAppClient, parent: str, payload: dict[str, Any]) -> str | None:
-    for task, raw in sa.get_tasks(int(parent)).valid:
-        if raw.get("title") == payload["title"] and raw.get("due_at") == payload.get("due_at"):
+def _existing_sendapp_task(sa: SendAppClient, parent: str, payload: dict[str, Any], paired: set[str]) -> str | None:
+    """The twin an earlier attempt made: same title and due time, and not already another task's twin."""
+    due = payload.get("due_at")
+    wanted = datetime.fromisoformat(due) if due else None
+    for task, _raw in sa.get_tasks(int(parent)).valid:
+        if str(task.id) not in paired and task.title == payload["title"] and task.due_at == wanted:
             return str(task.id)
     return None
 
 
-def _send(clients: Clients, platform: str, row: PendingActivity, parent: str, report: ActivityReport) -> str | None:
+def _send(
+    clients: Clients, platform: str, row: PendingActivity, parent: str, report: ActivityReport, paired: set[str]
+) -> str | None:
     p = row.payload
     if row.operation in ("create_note", "create_task") and row.attempts > 0:
         found = _existing(clients, platform, parent, row.operation, row.key)
@@ -90,7 +97,7 @@ def _send(clients: Clients, platform: str, row: PendingActivity, parent: str, re
         assert sa is not None
         if row.operation == "create_task":
             if row.attempts > 0:
-                found = _existing_sendapp_task(sa, parent, p)
+                found = _existing_sendapp_task(sa, parent, p, paired)
                 if found is not None:
                     report.found_after_lost_answer += 1
                     return found
@@ -122,6 +129,7 @@ def execute_activities(
     log: Callable[[str], None] = lambda _: None,
 ) -> ActivityReport:
     report = ActivityReport()
+    paired = paired_sendapp_tasks(outbox.warehouse) if platform == "sendapp" else set()
     for row in outbox.pending(platform, max_attempts):
         name = f"{row.flow}.{row.operation}"
         if row.operation == "send_message" and row.status == "sent":
@@ -134,7 +142,7 @@ def execute_activities(
             continue
         outbox.mark_sent(row.key, run_id, parent)
         try:
-            result_id = _send(clients, platform, row, parent, report)
+            result_id = _send(clients, platform, row, parent, report, paired)
         except DailyBudgetExhaustedError as exc:
             outbox.result(platform, row, run_id, "failed", parent, error=str(exc))
             report.counts[(name, "failed")] += 1
@@ -151,6 +159,8 @@ def execute_activities(
             continue
         outbox.result(platform, row, run_id, "acknowledged", parent, result_id)
         report.counts[(name, "acknowledged")] += 1
+        if platform == "sendapp" and row.operation == "create_task" and result_id:
+            paired.add(result_id)
         if row.operation == "send_message":
             _record_welcome(outbox, row, run_id, welcome)
     return report

@@ -86,6 +86,8 @@ def merge_task(t: TaskFacts, config: TaskFlow) -> TaskMerge:
             to_sa[name] = h
         else:
             to_hl[name] = s
+    # HighLevel requires a title and a due date: a SendApp edit clearing one is not carried there (nor is it retried).
+    to_hl = {k: v for k, v in to_hl.items() if v not in ("", None)}
     return TaskMerge(to_sa, to_hl, base.with_values(agreed) if agreed or t.base is None else None)
 
 

@@ -76,6 +76,9 @@ class Batch:
     records: Sequence[Record]
     rejected: Sequence[Rejected] = ()
     parents: Sequence[str] | None = None
+    # When its requests started: a record's `extracted_at` says the platform held it *then*, not when it landed
+    # (staging may hold it a while, and a write the sync makes meanwhile must still count as newer).
+    fetched_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ class Warehouse:
             "kind": b.kind,
             "partition_key": b.window.partition_key,
             "run_id": b.window.run_id,
-            "extracted_at": now,
+            "extracted_at": b.fetched_at or now,
         }
         result = LandResult(records=len(unique), quarantined=len(rejects))
         counts = con.execute(load_sql("count_batch_changes").format(table=table.table)).fetchone()

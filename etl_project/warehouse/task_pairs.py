@@ -149,3 +149,7 @@ def supersede_task_updates(warehouse: Warehouse, considered: Sequence[tuple[str,
             log_event(con, run_id, platform, person, None, operation, [], "superseded", None, key)
         con.execute("COMMIT")
     return len(rows)
+
+
+def paired_sendapp_tasks(warehouse: Warehouse) -> set[str]:
+    return {str(task) for (task,) in warehouse.query(load_sql("select_paired_sendapp_tasks"))}
