@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -42,3 +43,15 @@ def test_schedules_target_today_and_yesterday() -> None:
     nightly = nightly_reconciliation(dg.build_schedule_context(scheduled_execution_time=when))
     assert hourly.partition_key == "2026-11-20" and hourly.tags["etl/mode"] == "incremental"
     assert nightly.partition_key == "2026-11-19" and nightly.tags["etl/mode"] == "full"
+
+
+def test_the_instance_queues_sync_runs_one_at_a_time(tmp_path: Path) -> None:
+    from etl_project.defs.schedules import SYNC_TAG, sync_job
+
+    assert SYNC_TAG in sync_job.tags
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "etl_project" / "dagster.yaml").read_text())
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {"key": SYNC_TAG, "limit": 1} in limits

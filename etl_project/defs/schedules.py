@@ -40,10 +40,14 @@ def nightly_reconciliation(context: dg.ScheduleEvaluationContext) -> dg.RunReque
     return dg.RunRequest(partition_key=key, tags={MODE_TAG: "full"})
 
 
+# Two syncs planning and writing the same outboxes at once would race: the instance runs them one at a time.
+SYNC_TAG = "etl/sync"
+
 sync_job = dg.define_asset_job(
     "sync_job",
     selection=dg.AssetSelection.groups("reconcile", "load"),
     description="Reconcile identities, plan each target's changes, check them, and write them back.",
+    tags={SYNC_TAG: "write-back"},  # dagster.yaml queues these one at a time
 )
 
 

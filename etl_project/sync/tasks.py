@@ -69,7 +69,9 @@ def merge_task(t: TaskFacts, config: TaskFlow) -> TaskMerge:
     if t.sendapp is None:
         return TaskMerge()
     hl, sa = normalised(t.highlevel, config), t.sendapp
-    base = t.base or sa  # a pair made before bases were kept: its twin holds what the sync last wrote
+    # A pair made before bases were kept: its twin holds what the sync last wrote, and a task done on either side
+    # was done since (completion was the only change carried both ways then).
+    base = t.base or replace(sa, done=sa.done and hl.done)
     to_sa: dict[str, Any] = {}
     to_hl: dict[str, Any] = {}
     agreed: dict[str, Any] = {}
