@@ -9,28 +9,13 @@ from typing import Any
 import dagster as dg
 import httpx
 
-from etl_project.defs.activity_assets import activity_changeset, activity_writes
-from etl_project.defs.load_assets import (
-    ALLOW_MASS_CHANGE_TAG,
-    changeset_asset_checks,
-    changeset_assets,
-    write_assets,
-)
-from etl_project.defs.presence_assets import contact_presence
-from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
+from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG
+from etl_project.defs.reconcile_assets import SyncConfigResource
+from etl_project.defs.sync_run import SYNC_ASSETS, run_metadata
 from etl_project.sync.config import load_config
 
 # The demo switches on every flow that is built (`all_flows_sync.toml`); the shipped default has flows 1 and 2.
 ALL_FLOWS = str(resources.files("etl_project.sync").joinpath("all_flows_sync.toml"))
-SYNC = [
-    contact_presence,
-    reconcile_contacts,
-    *changeset_assets,
-    *write_assets,
-    activity_changeset,
-    activity_writes,
-    *changeset_asset_checks,
-]
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the summary says it
 TARGETS = ("sendapp", "highlevel")
 
@@ -50,18 +35,14 @@ def run_sync(
     before = write_requests(admin_urls)
     started = time.monotonic()
     result = dg.materialize(
-        SYNC,
+        SYNC_ASSETS,
         resources={**platform_resources, "sync_config": SyncConfigResource(path=ALL_FLOWS)},
         instance=instance,
         run_config=QUIET,
         tags=tags or {},
         raise_on_error=False,
     )
-    meta = {
-        e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
-        for e in result.get_asset_materialization_events()
-        if e.asset_key is not None
-    }
+    meta = run_metadata(result)
     after = write_requests(admin_urls)
     sent = {name: after[name] - before[name] for name in after}
     print(f"\n== {label}: run {result.run_id[:8]} in {time.monotonic() - started:.1f}s")
@@ -101,7 +82,7 @@ def run_sync(
 
 
 def demo_sync(resources: dict[str, Any], instance: dg.DagsterInstance, admin_urls: dict[str, str]) -> None:
-    """The first sync (stopped by the mass-change guard, then allowed once); flows 1-3, 5 and 6 on."""
+    """The first sync (stopped by the mass-change guard, then allowed once); every flow on."""
     flows = load_config(ALL_FLOWS).flows
     print("\nflows on: " + ", ".join(name for name, on in flows.model_dump().items() if on))
     run_sync("first sync (mass-change guard on)", resources, instance, admin_urls)

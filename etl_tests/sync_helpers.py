@@ -7,23 +7,15 @@ from typing import Any
 import dagster as dg
 import httpx
 
-from etl_project.defs.activity_assets import activity_changeset, activity_writes
-from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG, changeset_asset_checks, changeset_assets, write_assets
+from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG
 from etl_project.defs.partitions import MODE_TAG
-from etl_project.defs.presence_assets import contact_presence
-from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
+from etl_project.defs.reconcile_assets import SyncConfigResource
+from etl_project.defs.sync_run import SYNC_ASSETS, run_metadata
 from etl_project.sandbox.server import Sandbox
 from etl_tests.conftest import HEADERS, SENDAPP_KEY
 
-SYNC = [
-    contact_presence,
-    reconcile_contacts,
-    *changeset_assets,
-    *write_assets,
-    activity_changeset,
-    activity_writes,
-    *changeset_asset_checks,
-]
+SYNC = SYNC_ASSETS  # the whole sync, as `sync_job` runs it
+metadata = run_metadata
 
 
 def sync(
@@ -44,14 +36,6 @@ def sync(
         tags=tags,
         raise_on_error=False,
     )
-
-
-def metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
-    return {
-        e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
-        for e in result.get_asset_materialization_events()
-        if e.asset_key is not None
-    }
 
 
 def sendapp_contacts(sandbox: Sandbox) -> list[dict[str, Any]]:

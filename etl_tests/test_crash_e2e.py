@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,23 @@ from etl_tests.test_writes_e2e import extract
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def kill_worker_when(args: list[str], ready: Callable[[], bool], doing: str, poll: float = 0.02) -> None:
+    """Run `crash_worker` with `args` in its own process and SIGKILL it as soon as `ready()` holds."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "etl_tests.crash_worker", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 120
+    while not ready() and time.monotonic() < deadline and worker.poll() is None:
+        time.sleep(poll)
+    assert worker.poll() is None, f"the worker must still be {doing} when it is killed"
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+
+
 def test_a_killed_write_run_resumes_without_duplicates(sandbox: Sandbox, resources: dict[str, Any]) -> None:
     extract(resources, backfill=True)
     planned = dg.materialize(
@@ -35,26 +53,8 @@ def test_a_killed_write_run_resumes_without_duplicates(sandbox: Sandbox, resourc
     stats = sandbox.platforms["sendapp"].stats
     stats.reset()
 
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "etl_tests.crash_worker",
-            resources["duckdb"].database,
-            sandbox.api_url("sendapp"),
-            "0.1",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    deadline = time.monotonic() + 120
-    while stats.writes < total // 3 and time.monotonic() < deadline and worker.poll() is None:
-        time.sleep(0.02)
-    assert worker.poll() is None, "the worker must still be writing when it is killed"
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
+    args = [resources["duckdb"].database, sandbox.api_url("sendapp"), "0.1"]
+    kill_worker_when(args, lambda: stats.writes >= total // 3, "writing")
     done_before_kill = stats.writes
     assert 0 < done_before_kill < total
 
@@ -107,19 +107,7 @@ def test_a_killed_activity_run_resumes_without_duplicate_notes_tasks_or_messages
     stats.reset()
     args = [resources["duckdb"].database, sandbox.api_url("sendapp"), "0.1", "activity_writes"]
     args += [sandbox.base_url("highlevel"), sandbox.base_url("sendowl"), config]
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "etl_tests.crash_worker", *args],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    deadline = time.monotonic() + 120
-    while stats.writes < 8 and time.monotonic() < deadline and worker.poll() is None:
-        time.sleep(0.02)
-    assert worker.poll() is None, "the worker must still be writing when it is killed"
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
+    kill_worker_when(args, lambda: stats.writes >= 8, "writing")
     assert rows(resources, "SELECT count(*) FROM activity_outbox WHERE status = 'planned'")[0][0] > 0
 
     resumed = sync(resources, SyncConfigResource(path=config))
@@ -176,19 +164,7 @@ def test_a_welcome_run_killed_while_a_message_is_answered_never_sends_it_twice(
     faults.answer_delay_ms, faults.answer_delay_path = 1500, "/api/whatsapp-meta/send"
     args = [resources["duckdb"].database, sandbox.api_url("sendapp"), "0", "activity_writes"]
     args += [sandbox.base_url("highlevel"), sandbox.base_url("sendowl"), config]
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "etl_tests.crash_worker", *args],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    deadline = time.monotonic() + 120
-    while len(messages) < 3 and time.monotonic() < deadline and worker.poll() is None:
-        time.sleep(0.005)
-    assert worker.poll() is None, "the worker must still be waiting for an answer when it is killed"
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
+    kill_worker_when(args, lambda: len(messages) >= 3, "waiting for an answer", poll=0.005)
     faults.answer_delay_ms = 0
     assert len(messages) == 3
     assert rows(resources, welcome, ["sent"]) == [(1,)], "the message in flight is in doubt"

@@ -1,6 +1,8 @@
 """Activity flows (group `load`): 3 (purchases → HighLevel), 4 (tasks both ways), 5 (notes and appointments →
 SendApp) and 6 (welcome message), planned into the activity outbox once per source event, written after contacts."""
 
+from collections import Counter
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -8,7 +10,7 @@ from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import get_warehouse
 from etl_project.load.activities import Clients, execute_activities, metadata_counts
 from etl_project.load.safety import real_write_refusal
-from etl_project.sync.activities import ActivityPlan, appointment_ops, note_ops, purchase_ops, welcome_ops
+from etl_project.sync.activities import ActivityOp, appointment_ops, note_ops, purchase_ops, welcome_ops
 from etl_project.sync.tasks import task_agreements, task_ops
 from etl_project.warehouse.activities import ActivityOutbox
 from etl_project.warehouse.task_pairs import store_agreements, supersede_task_updates, task_facts
@@ -31,32 +33,30 @@ def activity_changeset(
     config = sync_config.load()
     warehouse = get_warehouse(duckdb)
     outbox = ActivityOutbox(warehouse)
-    plan = ActivityPlan()
+    plan: list[ActivityOp] = []
     task_meta: dict[str, int] = {}
     if config.flows.sendowl_purchases_to_highlevel:
-        plan.ops += purchase_ops(outbox.purchase_facts(), config.purchases, tag_orders=config.purchases.tag_orders)
+        plan += purchase_ops(outbox.purchase_facts(), config.purchases)
     if config.flows.highlevel_activity_to_sendapp:
         if config.activity.notes:
-            plan.ops += note_ops(outbox.note_facts(), config.activity)
+            plan += note_ops(outbox.note_facts(), config.activity)
         if config.activity.appointments:
-            plan.ops += appointment_ops(outbox.appointment_facts(), config.activity)
+            plan += appointment_ops(outbox.appointment_facts(), config.activity)
     if config.flows.highlevel_tasks_to_sendapp:
         tasks = task_facts(warehouse)
         task_plan = task_ops(tasks, config.tasks)
-        plan.ops += task_plan
+        plan += task_plan
         if not config.dry_run:
             considered: list[tuple[str, str | None]] = [(t.task_id, None) for t in tasks if t.sendapp is not None]
             considered += [(o.source_ref, o.key) for o in task_plan if o.operation == "update_task"]
             task_meta["tasks.superseded"] = supersede_task_updates(warehouse, considered, context.run.run_id)
             task_meta["tasks.bases_agreed"] = store_agreements(warehouse, task_agreements(tasks, config.tasks))
     if config.flows.welcome_message:
-        plan.ops += welcome_ops(outbox.welcome_facts(), config.welcome)
-    new = outbox.store(plan.ops, context.run.run_id, config.dry_run)
-    per_flow: dict[str, int] = {}
-    for _key, _platform, _person, operation, flow in new:
-        per_flow[f"new.{flow}.{operation}"] = per_flow.get(f"new.{flow}.{operation}", 0) + 1
+        plan += welcome_ops(outbox.welcome_facts(), config.welcome)
+    new = outbox.store(plan, context.run.run_id, config.dry_run)
+    per_flow = Counter(f"new.{flow}.{operation}" for _key, _platform, _person, operation, flow in new)
     return dg.MaterializeResult(
-        metadata={"planned": len(plan.ops), "new": len(new), "dry_run": config.dry_run, **per_flow, **task_meta}
+        metadata={"planned": len(plan), "new": len(new), "dry_run": config.dry_run, **per_flow, **task_meta}
     )
 
 

@@ -40,27 +40,24 @@ class Clients:
     channel_token: str | None = None
 
 
-def _existing(clients: Clients, platform: str, parent: str, kind: str, key: str) -> str | None:
-    """The note or task an earlier attempt created, found by its marker."""
-    tag = marker(key)
+def _existing(clients: Clients, platform: str, parent: str, row: PendingActivity, paired: set[str]) -> str | None:
+    """The note or task an earlier attempt created: found by its marker (SendApp tasks have no body: by title and
+    due time, among tasks that are not another task's twin yet)."""
+    tag = marker(row.key)
     if platform == "highlevel" and clients.highlevel is not None:
-        listed = clients.highlevel.get_tasks(parent) if kind == "create_task" else clients.highlevel.get_notes(parent)
+        hl = clients.highlevel
+        listed = hl.get_tasks(parent) if row.operation == "create_task" else hl.get_notes(parent)
         return next((str(m.id) for m, raw in listed.valid if tag in str(raw.get("body") or "")), None)
     if platform == "sendapp" and clients.sendapp is not None:
-        if kind == "create_task":  # SendApp tasks have no body: the twin is the task with this title and due date
+        if row.operation == "create_task":
+            due = row.payload.get("due_at")
+            wanted = datetime.fromisoformat(due) if due else None
+            for task, _raw in clients.sendapp.get_tasks(int(parent)).valid:
+                if str(task.id) not in paired and task.title == row.payload["title"] and task.due_at == wanted:
+                    return str(task.id)
             return None
         notes = clients.sendapp.get_notes(int(parent))
         return next((str(m.id) for m, raw in notes.valid if tag in str(raw.get("body") or "")), None)
-    return None
-
-
-def _existing_sendapp_task(sa: SendAppClient, parent: str, payload: dict[str, Any], paired: set[str]) -> str | None:
-    """The twin an earlier attempt made: same title and due time, and not already another task's twin."""
-    due = payload.get("due_at")
-    wanted = datetime.fromisoformat(due) if due else None
-    for task, _raw in sa.get_tasks(int(parent)).valid:
-        if str(task.id) not in paired and task.title == payload["title"] and task.due_at == wanted:
-            return str(task.id)
     return None
 
 
@@ -69,7 +66,7 @@ def _send(
 ) -> str | None:
     p = row.payload
     if row.operation in ("create_note", "create_task") and row.attempts > 0:
-        found = _existing(clients, platform, parent, row.operation, row.key)
+        found = _existing(clients, platform, parent, row, paired)
         if found is not None:
             report.found_after_lost_answer += 1
             return found
@@ -96,11 +93,6 @@ def _send(
         sa = clients.sendapp
         assert sa is not None
         if row.operation == "create_task":
-            if row.attempts > 0:
-                found = _existing_sendapp_task(sa, parent, p, paired)
-                if found is not None:
-                    report.found_after_lost_answer += 1
-                    return found
             fields = {k: p[k] for k in ("title", "due_at", "status") if p.get(k) is not None}
             return str(sa.create_task(int(parent), fields)["id"])
         if row.operation == "update_task":
@@ -130,13 +122,19 @@ def execute_activities(
 ) -> ActivityReport:
     report = ActivityReport()
     paired = paired_sendapp_tasks(outbox.warehouse) if platform == "sendapp" else set()
+    parents: dict[str, str | None] = {}  # contacts are written before activities: stable for this call
     for row in outbox.pending(platform, max_attempts):
         name = f"{row.flow}.{row.operation}"
         if row.operation == "send_message" and row.status == "sent":
             outbox.result(platform, row, run_id, "unknown", None, error="the answer was lost; not re-sent")
             report.counts[(name, "unknown")] += 1
             continue
-        parent = row.source_ref if platform == "sendowl" else outbox.parent_id(platform, row.person_id)
+        if platform == "sendowl":
+            parent: str | None = row.source_ref
+        else:
+            if row.person_id not in parents:
+                parents[row.person_id] = outbox.parent_id(platform, row.person_id)
+            parent = parents[row.person_id]
         if parent is None:
             report.waiting += 1  # the contact is not there yet (e.g. its create failed); retried next run
             continue

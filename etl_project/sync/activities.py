@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -60,7 +60,6 @@ class AppointmentFacts:
     title: str
     status: str
     start_time: datetime | None
-    version: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def make_op(
     return ActivityOp(flow, platform, kind, person, ref, payload, k)
 
 
-def purchase_ops(orders: Iterable[OrderFacts], config: PurchaseFlow, *, tag_orders: bool = True) -> list[ActivityOp]:
+def purchase_ops(orders: Iterable[OrderFacts], config: PurchaseFlow) -> list[ActivityOp]:
     """Flow 3: per completed order, tags + one follow-up task + one summary note on HighLevel; per refund or
     chargeback, a note and a tag; and the order's `tag` set to the buyer's HighLevel contact id."""
     ops: list[ActivityOp] = []
@@ -115,7 +114,7 @@ def purchase_ops(orders: Iterable[OrderFacts], config: PurchaseFlow, *, tag_orde
                 note = {"body": f"SendOwl order {o.order_id} ({products}, {amount}): {event}."}
                 ops.append(make_op(flow, "highlevel", "create_note", o.person_id, o.order_id, note, event))
                 ops.append(make_op(flow, "highlevel", "add_tags", o.person_id, o.order_id, {"tags": [tag]}, event))
-        if tag_orders and o.highlevel_id and o.tag != o.highlevel_id:
+        if config.tag_orders and o.highlevel_id and o.tag != o.highlevel_id:
             payload = {"tag": o.highlevel_id}
             ops.append(make_op(flow, "sendowl", "tag_order", o.person_id, o.order_id, payload, o.highlevel_id))
     return ops
@@ -165,15 +164,3 @@ def welcome_note(message: ActivityOp, config: WelcomeFlow) -> ActivityOp:
     body = config.note.format(template=config.template)
     person, ref = message.person_id, message.source_ref
     return make_op(message.flow, "highlevel", "create_note", person, ref, {"body": body}, "note")
-
-
-@dataclass
-class ActivityPlan:
-    ops: list[ActivityOp] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for op in self.ops:
-            name = f"{op.flow}.{op.operation}"
-            out[name] = out.get(name, 0) + 1
-        return out

@@ -33,11 +33,16 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _values(written: Any) -> dict[str, Any]:
+    """A JSON column as DuckDB hands it back (text)."""
+    return dict(json.loads(written) if isinstance(written, str) else written)
+
+
 def _overlay(side: TaskSide, written: Any, written_at: datetime | None, extracted_at: datetime | None) -> TaskSide:
     """The side as the sync left it, when its last extraction predates the sync's write."""
     if written is None or written_at is None or (extracted_at is not None and extracted_at >= written_at):
         return side
-    return side.with_values(json.loads(written) if isinstance(written, str) else written)
+    return side.with_values(_values(written))
 
 
 def task_facts(warehouse: Warehouse) -> list[TaskFacts]:
@@ -128,7 +133,7 @@ def record_task_write(
     )
     pending: dict[str, Any] = {}
     if side_written is not None and side_at is not None and (side_extracted is None or side_extracted < side_at):
-        pending = json.loads(side_written) if isinstance(side_written, str) else dict(side_written)
+        pending = _values(side_written)
     written = json.dumps({**pending, **sets})
     if platform == "highlevel":
         _upsert(con, pair, sa_task, sa_contact, base, hl_written=written, hl_written_at=now)
