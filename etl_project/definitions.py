@@ -12,7 +12,9 @@ from etl_project.defs.load_assets import changeset_asset_checks, changeset_asset
 from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
-from etl_project.defs.schedules import extract_job, hourly_extract, nightly_reconciliation, sync_after_extract, sync_job
+from etl_project.defs.schedules import extract_job, hourly_extract, nightly_reconciliation
+from etl_project.defs.sync_job import sync_job
+from etl_project.defs.sync_trigger import sync_after_extract
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts
 from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products
 

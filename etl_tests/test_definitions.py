@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from etl_project.definitions import defs
-from etl_project.defs.schedules import hourly_extract, nightly_reconciliation, sync_after_extract
+from etl_project.defs.schedules import hourly_extract, nightly_reconciliation
 
 
 def test_definitions_load() -> None:
@@ -24,19 +24,6 @@ def test_definitions_load() -> None:
     assert {"unique_platform_ids", "match_keys", "mass_change_guard"} <= checks
 
 
-def test_each_extract_run_is_followed_by_a_sync_in_the_same_mode() -> None:
-    with dg.instance_for_test() as instance:
-        run = dg.DagsterRun(job_name="extract_job", run_id="a-finished-extract-run", tags={"etl/mode": "full"})
-        event = dg.DagsterEvent(
-            event_type_value="PIPELINE_SUCCESS", job_name="extract_job", step_key=None, message="done"
-        )
-        context = dg.build_run_status_sensor_context(
-            sensor_name="sync_after_extract", dagster_event=event, dagster_instance=instance, dagster_run=run
-        )
-        request = sync_after_extract(context)
-    assert request.tags["etl/mode"] == "full" and request.run_key == run.run_id
-
-
 def test_schedules_target_today_and_yesterday() -> None:
     when = datetime(2026, 11, 20, 13, 5, tzinfo=UTC)
     hourly = hourly_extract(dg.build_schedule_context(scheduled_execution_time=when))
@@ -46,7 +33,7 @@ def test_schedules_target_today_and_yesterday() -> None:
 
 
 def test_the_instance_queues_sync_runs_one_at_a_time(tmp_path: Path) -> None:
-    from etl_project.defs.schedules import SYNC_TAG, sync_job
+    from etl_project.defs.sync_job import SYNC_TAG, sync_job
 
     assert SYNC_TAG in sync_job.tags
     home = tmp_path / "home"

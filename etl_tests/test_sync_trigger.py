@@ -1,0 +1,72 @@
+"""The sync follows every extraction, whichever job ran it, once that run has finished; bursts coalesce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+from dagster_duckdb import DuckDBResource
+
+from etl_project.definitions import defs
+from etl_project.defs.sendowl_assets import sendowl_customers
+from etl_project.defs.sync_trigger import sync_after_extract
+
+
+def _evaluate(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+    return sync_after_extract(context)
+
+
+def _extract(instance: dg.DagsterInstance, tmp_path: Path, tags: dict[str, str] | None = None) -> str:
+    """A real extract-group materialization, by Dagster's ad-hoc asset job (as the UI and the CLI launch it)."""
+    result = dg.materialize(
+        [sendowl_customers],
+        instance=instance,
+        resources={"duckdb": DuckDBResource(database=str(tmp_path / "w.duckdb"))},
+        tags=tags or {},
+        **({"partition_key": "2026-11-20"} if sendowl_customers.partitions_def else {}),
+    )
+    assert result.success and result.dagster_run.job_name != "extract_job"
+    return result.run_id
+
+
+def test_any_extraction_run_is_followed_by_one_sync(tmp_path: Path) -> None:
+    with dg.instance_for_test() as instance:
+        assert isinstance(_evaluate(instance, None), dg.SkipReason)
+        first = _extract(instance, tmp_path)
+        second = _extract(instance, tmp_path, {"etl/mode": "full"})
+        result = _evaluate(instance, None)
+        assert isinstance(result, dg.SensorResult)
+        (request,) = result.run_requests or []
+        assert request.tags["etl/mode"] == "full"  # one of them was the nightly run: deletions get checked
+        assert request.tags["etl/after-runs"].startswith("2: ")
+        assert {first, second} and request.run_key
+        # Nothing new: no second sync.
+        again = _evaluate(instance, result.cursor)
+        assert not getattr(again, "run_requests", None)
+
+
+def test_a_running_extraction_is_waited_for(tmp_path: Path) -> None:
+    with dg.instance_for_test() as instance:
+        run = instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id="backfill-still-running"))
+        instance.handle_run_event(
+            run.run_id, DagsterEvent(DagsterEventType.RUN_START.value, job_name=run.job_name, message="started")
+        )
+        event = DagsterEvent(
+            DagsterEventType.ASSET_MATERIALIZATION.value,
+            job_name=run.job_name,
+            event_specific_data=StepMaterializationData(
+                dg.AssetMaterialization("ghl_contacts", partition="2026-11-20")
+            ),
+        )
+        instance.report_dagster_event(event, run.run_id)
+        waiting = _evaluate(instance, None)
+        assert isinstance(waiting, dg.SensorResult) and not waiting.run_requests
+        assert "backfill-still-running" in (waiting.cursor or "")
+        instance.handle_run_event(
+            run.run_id, DagsterEvent(DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name, message="done")
+        )
+        done = _evaluate(instance, waiting.cursor)
+        assert isinstance(done, dg.SensorResult) and len(done.run_requests or []) == 1
+        assert done.run_requests[0].tags["etl/mode"] == "incremental"
