@@ -13,10 +13,10 @@ from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
 from etl_project.defs.schedules import extract_job, hourly_extract, nightly_reconciliation
-from etl_project.defs.sync_job import sync_job
-from etl_project.defs.sync_trigger import sync_after_extract
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts
 from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products
+from etl_project.defs.sync_job import sync_job
+from etl_project.defs.sync_trigger import sync_after_extract
 
 
 def highlevel_resource() -> HighLevelResource:
