@@ -29,11 +29,11 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from etl_project import settings  # noqa: E402
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts  # noqa: E402
-from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG  # noqa: E402
 from etl_project.defs.partitions import MODE_TAG, daily_partitions  # noqa: E402
 from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts  # noqa: E402
 from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products  # noqa: E402
 from etl_project.demo_sync import demo_sync, run_sync  # noqa: E402
+from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG  # noqa: E402
 from etl_project.sandbox.process import SandboxProcess  # noqa: E402
 from etl_project.sandbox.wiring import sandbox_resources  # noqa: E402
 from etl_project.warehouse.sql import load_sql  # noqa: E402

@@ -9,9 +9,9 @@ from typing import Any
 import dagster as dg
 import httpx
 
-from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.sync_run import SYNC_ASSETS, run_metadata
+from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
 from etl_project.sync.config import load_config
 
 # The demo switches on every flow that is built (`all_flows_sync.toml`); the shipped default has flows 1 and 2.
@@ -64,7 +64,9 @@ def run_sync(
         writes = meta.get(f"{target}_writes")
         planned = f"{plan.get('create', 0)} creates, {plan.get('update', 0)} updates, {plan.get('delete', 0)} deletes"
         if writes is None:
-            done = "writes stopped by the blocking checks"
+            done = "no write step ran"
+        elif "blocked" in writes:
+            done = "writes blocked by the mass-change guard (the check above says how to approve)"
         else:
             done = (
                 f"acknowledged {writes.get('acknowledged', 0)}, failed {writes.get('failed', 0)}, "

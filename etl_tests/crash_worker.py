@@ -12,9 +12,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from etl_project.defs.activity_assets import activity_writes
-from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG, write_assets
+from etl_project.defs.load_assets import write_assets
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
+from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
 from etl_tests.conftest import LOCATION, SENDAPP_CHANNEL, SENDAPP_KEY, SENDOWL_KEY, SENDOWL_SECRET, TOKEN
 
 

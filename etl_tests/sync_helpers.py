@@ -7,10 +7,10 @@ from typing import Any
 import dagster as dg
 import httpx
 
-from etl_project.defs.load_assets import ALLOW_MASS_CHANGE_TAG
 from etl_project.defs.partitions import MODE_TAG
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.sync_run import SYNC_ASSETS, run_metadata
+from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
 from etl_project.sandbox.server import Sandbox
 from etl_tests.conftest import HEADERS, SENDAPP_KEY
 
@@ -24,10 +24,11 @@ def sync(
     *,
     allow_mass_change: bool = True,
     full: bool = False,
+    tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Reconcile, plan and write back in one run (the first sync of seeded data changes many records).
     `full`: the nightly mode, which also lists every contact to detect deletions."""
-    tags = {ALLOW_MASS_CHANGE_TAG: "true"} if allow_mass_change else {}
+    tags = {**(tags or {}), **({ALLOW_MASS_CHANGE_TAG: "true"} if allow_mass_change else {})}
     if full:
         tags[MODE_TAG] = "full"
     return dg.materialize(

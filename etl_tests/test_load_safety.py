@@ -7,16 +7,36 @@ from datetime import UTC, datetime
 from etl_project.load.safety import is_sandbox_url, judge_mass_change, real_write_refusal
 from etl_project.sync.config import Thresholds, load_config
 from etl_project.sync.reconcile import Version, reconcile
+from etl_project.warehouse.approvals import PendingChanges
 
 T = Thresholds(max_update_share=0.25, max_delete_share=0.05, min_records_for_share=20)
 
 
+def _changes(updates: int, deletes: int, records: int, fields: tuple[str, ...] = ("tags",)) -> PendingChanges:
+    return PendingChanges([frozenset(fields)] * updates, [f"d{i}" for i in range(deletes)], records)
+
+
 def test_mass_change_shares() -> None:
-    assert judge_mass_change(25, 0, 100, T).passed
-    stopped = judge_mass_change(26, 0, 100, T)
+    assert judge_mass_change(_changes(25, 0, 100), T).passed
+    stopped = judge_mass_change(_changes(26, 0, 100), T)
     assert not stopped.passed and "max_update_share" in stopped.message and stopped.details["update_share"] == 0.26
-    assert not judge_mass_change(0, 6, 100, T).passed
-    assert judge_mass_change(19, 19, 19, T).passed, "below min_records_for_share the shares do not apply"
+    assert "tags (26)" in stopped.message and stopped.approvable == ("update:tags",)
+    assert not judge_mass_change(_changes(0, 6, 100), T).passed
+    assert judge_mass_change(_changes(19, 19, 19), T).passed, "below min_records_for_share the shares do not apply"
+
+
+def test_an_approved_cause_is_not_asked_again_but_another_is() -> None:
+    approved = {"update:tags"}
+    assert judge_mass_change(_changes(60, 0, 100), T, approved).passed, "the same cause: approved once, for good"
+    mixed = PendingChanges([frozenset({"tags"})] * 60 + [frozenset({"first_name", "tags"})] * 30, [], 100)
+    stopped = judge_mass_change(mixed, T, approved)
+    assert not stopped.passed and stopped.details["unapproved"] == 30, "a new field is a new cause"
+    assert stopped.approvable == ("update:first_name", "update:tags")
+    deletes = judge_mass_change(_changes(0, 6, 100), T)
+    assert not judge_mass_change(_changes(0, 6, 100), T, approved).passed
+    assert judge_mass_change(_changes(0, 6, 100), T, set(deletes.approvable)).passed, "that batch of deletes only"
+    other_batch = PendingChanges([], [f"e{i}" for i in range(6)], 100)
+    assert not judge_mass_change(other_batch, T, set(deletes.approvable)).passed
 
 
 def test_real_writes_need_the_opt_in() -> None:

@@ -124,14 +124,25 @@ def test_dry_run_and_the_mass_change_guard_write_nothing(
     assert dry.success and write_requests(sandbox)["sendapp"] == 0
     assert metadata(dry)["sendapp_writes"]["sent"] == 0
 
-    # The first sync updates far more than 25 % of SendApp's records: the blocking check stops the writes.
+    # The first sync updates far more than 25 % of SendApp's records: the guard stops SendApp's writes, and says
+    # how to approve them; HighLevel's writes go on.
     guarded = sync(resources, allow_mass_change=False)
-    checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in guarded.get_asset_check_evaluations()}
-    assert checks[("sendapp_changeset", "mass_change_guard")] is False
-    assert checks[("sendapp_changeset", "unique_platform_ids")] is True
-    assert "sendapp_writes" not in metadata(guarded), "the write step never ran"
+    assert guarded.success
+    checks = {(e.asset_key.to_user_string(), e.check_name): e for e in guarded.get_asset_check_evaluations()}
+    guard = checks[("sendapp_changeset", "mass_change_guard")]
+    assert guard.passed is False and "etl/approve = sendapp-" in (guard.description or "")
+    assert checks[("sendapp_changeset", "unique_platform_ids")].passed is True
+    assert checks[("sendapp_writes", "writes_accepted")].passed is False
+    assert metadata(guarded)["sendapp_writes"]["sent"] == 0 and "blocked" in metadata(guarded)["sendapp_writes"]
+    assert "highlevel_writes" in metadata(guarded), "the other target carries on"
     assert write_requests(sandbox)["sendapp"] == 0
     assert rows(resources, "SELECT count(*) FROM outbox WHERE platform = 'sendapp' AND status <> 'planned'") == [(0,)]
+
+    # Approved once by the tag the check names: written, and the same cause never asks again.
+    approval = (guard.description or "").split("etl/approve = ")[1].split()[0]
+    approved = sync(resources, allow_mass_change=False, tags={"etl/approve": approval})
+    assert approved.success and metadata(approved)["sendapp_writes"]["acknowledged"] > 0
+    assert rows(resources, "SELECT count(*) FROM guard_approvals WHERE platform = 'sendapp'")[0][0] >= 1
 
 
 def test_a_create_whose_response_was_lost_is_found_not_duplicated(sandbox: Sandbox, resources: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 checks that guard them, and the write asset that sends them through the platform's client."""
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import dagster as dg
 import pandas as pd
@@ -10,16 +10,14 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import get_warehouse
-from etl_project.load import safety
-from etl_project.load.executor import execute
+from etl_project.load import guard, safety
+from etl_project.load.executor import ExecutionReport, execute
 from etl_project.load.writers import HighLevelWriter, SendAppWriter, TargetWriter
 from etl_project.sync.plan import CREATE_KEYS, Operation, canonical, plan_target
 from etl_project.warehouse.outbox import Outbox
 
 # target platform → the flow that feeds it
 TARGET_FLOWS = {"sendapp": "highlevel_contacts_to_sendapp", "highlevel": "sendapp_contacts_to_highlevel"}
-# A run tagged with this (any value but "false") may exceed the mass-change thresholds once, on purpose.
-ALLOW_MASS_CHANGE_TAG = "etl/allow-mass-change"
 
 
 def _frame(operations: Sequence[Operation], expected: dict[str, dict[str, object]]) -> pd.DataFrame:
@@ -114,39 +112,39 @@ def changeset_asset(platform: str) -> dg.AssetsDefinition:
 
 
 def changeset_checks(platform: str) -> list[dg.AssetChecksDefinition]:
+    """The safety verdicts, shown in the UI. Not Dagster-blocking: the write asset enforces them for its own
+    target only, so one target's block never stops the other targets' writes (or the activity writes)."""
     asset = dg.AssetKey(f"{platform}_changeset")
 
     def result(verdict: safety.Verdict) -> dg.AssetCheckResult:
-        return dg.AssetCheckResult(passed=verdict.passed, description=verdict.message, metadata=verdict.details)
+        return dg.AssetCheckResult(
+            passed=verdict.passed,
+            description=verdict.message,
+            metadata=verdict.details,
+            severity=dg.AssetCheckSeverity.ERROR,
+        )
 
-    @dg.asset_check(asset=asset, name="unique_platform_ids", blocking=True, description="No ambiguous writes.")
+    @dg.asset_check(asset=asset, name="unique_platform_ids", description="No ambiguous writes.")
     def _unique(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         return result(safety.unique_ids(get_warehouse(duckdb), platform))
 
-    @dg.asset_check(asset=asset, name="match_keys", blocking=True, description="Every planned person has a key.")
+    @dg.asset_check(asset=asset, name="match_keys", description="Every planned person has a key.")
     def _keys(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         return result(safety.match_keys(get_warehouse(duckdb), platform))
 
     @dg.asset_check(
         asset=asset,
         name="mass_change_guard",
-        blocking=True,
-        description=f"Stops a plan updating or deleting more than the configured share of {platform}'s records "
-        f"(a run tagged {ALLOW_MASS_CHANGE_TAG}=true may, once).",
+        description=f"Stops writes to {platform} when a plan updates or deletes more than the configured share of "
+        f"its records for a cause nobody approved; the failure says how to approve it once from the UI.",
     )
     def _mass(
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource, sync_config: SyncConfigResource
     ) -> dg.AssetCheckResult:
-        verdict = safety.mass_change(get_warehouse(duckdb), platform, sync_config.load().thresholds)
-        if not verdict.passed and _mass_change_allowed(context.run.tags):
-            return dg.AssetCheckResult(passed=True, description=f"allowed by run tag: {verdict.message}")
-        return result(verdict)
+        warehouse, config = get_warehouse(duckdb), sync_config.load()
+        return result(guard.mass_change_verdict(warehouse, platform, config, context.run.tags, context.run.run_id))
 
     return [_unique, _keys, _mass]
-
-
-def _mass_change_allowed(tags: Mapping[str, str]) -> bool:
-    return tags.get(ALLOW_MASS_CHANGE_TAG, "false").lower() not in ("", "false", "0", "no")
 
 
 def _writer(platform: str, resources: object) -> tuple[TargetWriter, str]:
@@ -156,6 +154,24 @@ def _writer(platform: str, resources: object) -> tuple[TargetWriter, str]:
     return writer, resource.base_url
 
 
+def writes_check(report: ExecutionReport | None, blocked: str | None) -> dg.AssetCheckResult:
+    """A run whose writes were refused is not green: dead rows or a stop fail the check, with the reason."""
+    if blocked:
+        return dg.AssetCheckResult(passed=False, description=blocked, severity=dg.AssetCheckSeverity.ERROR)
+    assert report is not None
+    dead, failed = report.total("dead"), report.total("failed")
+    if dead or report.stopped:
+        why = report.stopped or f"{dead} write(s) refused by the platform (dead; see sync_log for each reason)"
+        return dg.AssetCheckResult(passed=False, description=why, severity=dg.AssetCheckSeverity.ERROR)
+    if failed:
+        return dg.AssetCheckResult(
+            passed=False,
+            description=f"{failed} write(s) failed transiently; the next run retries them",
+            severity=dg.AssetCheckSeverity.WARN,
+        )
+    return dg.AssetCheckResult(passed=True, description="every write sent was acknowledged")
+
+
 def writes_asset(platform: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"{platform}_writes",
@@ -163,25 +179,28 @@ def writes_asset(platform: str) -> dg.AssetsDefinition:
         kinds={"duckdb", platform},
         deps=[f"{platform}_changeset"],
         required_resource_keys={platform, "duckdb", "sync_config"},
+        check_specs=[dg.AssetCheckSpec("writes_accepted", asset=f"{platform}_writes")],
         description=(
             f"Sends {platform}'s pending outbox rows through its client, oldest first: each acknowledged row "
             "advances the snapshot; failures are retried on later runs; a create whose answer was lost is looked "
-            "up before it is retried. Nothing is sent in dry-run mode, or to a real platform without the opt-in."
+            "up before it is retried. Nothing is sent in dry-run mode, or to a real platform without the opt-in, "
+            f"or while {platform}'s safety checks fail."
         ),
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         config = context.resources.sync_config.load()
         if config.dry_run:
-            return dg.MaterializeResult(metadata={"sent": 0, "skipped": "dry run: planned and logged only"})
+            return dg.MaterializeResult(
+                metadata={"sent": 0, "skipped": "dry run: planned and logged only"},
+                check_results=[dg.AssetCheckResult(passed=True, description="dry run")],
+            )
         warehouse = get_warehouse(context.resources.duckdb)
-        thresholds = config.thresholds
-        for verdict in (
-            safety.unique_ids(warehouse, platform),
-            safety.match_keys(warehouse, platform),
-            safety.mass_change(warehouse, platform, thresholds),
-        ):
-            if not verdict.passed and not ("thresholds" in verdict.message and _mass_change_allowed(context.run.tags)):
-                raise dg.Failure(f"{platform}: not writing: {verdict.message}", allow_retries=False)
+        verdict = guard.write_verdict(warehouse, platform, config, context.run.tags, context.run.run_id)
+        if not verdict.passed:
+            context.log.error(verdict.message)
+            return dg.MaterializeResult(
+                metadata={"sent": 0, "blocked": verdict.message}, check_results=[writes_check(None, verdict.message)]
+            )
         writer, base_url = _writer(platform, context.resources)
         refusal = safety.real_write_refusal(platform, base_url, config.allow_real_writes)
         if refusal:
@@ -205,7 +224,8 @@ def writes_asset(platform: str) -> dg.AssetsDefinition:
                 **by,
                 **({"stopped": report.stopped} if report.stopped else {}),
                 "log_sample": _table(["op", "status", "person", f"{platform} id", "fields", "error"], sample),
-            }
+            },
+            check_results=[writes_check(report, None)],
         )
 
     return _asset

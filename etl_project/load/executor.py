@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from etl_project.load.writers import TargetWriter, Written
 from etl_project.platforms.errors import (
+    AuthenticationError,
     ConflictError,
     DailyBudgetExhaustedError,
     InvalidRequestError,
@@ -52,11 +53,12 @@ def execute(
         outbox.mark_sent(row.key, run_id)
         try:
             written, created = _apply(writer, row, report)
-        except DailyBudgetExhaustedError as exc:
+        except (DailyBudgetExhaustedError, AuthenticationError) as exc:
+            # Nothing else would get through (no budget left, or the credentials are refused): stop, and say so.
             outbox.fail(platform, row, run_id, str(exc), final=False)
             report.counts[(row.operation, "failed")] += 1
-            report.stopped = str(exc)
-            log(f"{platform}: stopping, {exc}")
+            report.stopped = f"{platform}: stopped: {exc}"
+            log(report.stopped)
             break
         except PlatformError as exc:
             final = isinstance(exc, FINAL_ERRORS) or row.attempts + 1 >= max_attempts

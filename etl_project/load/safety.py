@@ -1,27 +1,34 @@
 """Safety before any write: unique ids, match keys, the mass-change guard, and the real-write opt-in.
 
-The same checks back the blocking Dagster asset checks (shown in the UI) and run again inside the write asset, so
-a write run started on its own is held to them too.
+The same verdicts back the Dagster asset checks (shown in the UI) and are enforced inside each write asset, per
+target: a blocked target writes nothing while the other targets carry on (`guard.py` adds approvals).
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
+from collections.abc import Set
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from etl_project.sync.config import Thresholds
+from etl_project.warehouse.approvals import PendingChanges
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
-from etl_project.warehouse.tables import kind_table
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """A check's outcome. `approvable` lists the causes a person may approve once (only the mass-change guard has
+    them); a failed verdict without them (duplicate ids, missing keys) cannot be overridden by any run tag."""
+
     passed: bool
     message: str
     details: dict[str, int | float]
+    approvable: tuple[str, ...] = ()
 
 
 def is_sandbox_url(url: str) -> bool:
@@ -54,32 +61,44 @@ def match_keys(warehouse: Warehouse, platform: str) -> Verdict:
     return Verdict(True, "every planned person has an email or a phone", {"people": 0})
 
 
-def mass_change(warehouse: Warehouse, platform: str, thresholds: Thresholds) -> Verdict:
-    sql = load_sql("count_pending_changes").format(table=kind_table(platform, "contacts").table)
-    updates, deletes, records = warehouse.query(sql, {"platform": platform})[0]
-    return judge_mass_change(updates, deletes, records, thresholds)
-
-
-def judge_mass_change(updates: int, deletes: int, records: int, thresholds: Thresholds) -> Verdict:
-    details: dict[str, int | float] = {"updates": updates, "deletes": deletes, "records": records}
-    if records < thresholds.min_records_for_share:
-        return Verdict(
-            True, f"{records} records: below {thresholds.min_records_for_share}, shares not applied", details
-        )
-    update_share, delete_share = updates / records, deletes / records
+def judge_mass_change(changes: PendingChanges, thresholds: Thresholds, approved: Set[str] = frozenset()) -> Verdict:
+    """Stop a plan that updates or deletes an implausible share of the target's records, unless a person approved
+    its cause: updates of fields approved under this configuration are expected (a flow switched on), so only the
+    others count; a batch of deletes is approved as that batch only."""
+    unexplained = [f for f in changes.updates if not {f"update:{x}" for x in f} <= approved]
+    delete_cause = "delete:" + hashlib.sha256(" ".join(sorted(changes.deletes)).encode()).hexdigest()[:12]
+    deletes = 0 if delete_cause in approved else len(changes.deletes)
+    details: dict[str, int | float] = {
+        "updates": len(changes.updates),
+        "unapproved": len(unexplained),
+        "deletes": len(changes.deletes),
+        "records": changes.records,
+    }
+    total = changes.records
+    if total < thresholds.min_records_for_share:
+        return Verdict(True, f"{total} records: below {thresholds.min_records_for_share}, shares not applied", details)
+    update_share, delete_share = len(unexplained) / total, deletes / total
     details |= {"update_share": round(update_share, 4), "delete_share": round(delete_share, 4)}
     if update_share > thresholds.max_update_share:
+        fields = Counter(name for changed in unexplained for name in changed)
+        listed = ", ".join(f"{name} ({n})" for name, n in fields.most_common())
         return Verdict(
             False,
-            f"the plan updates {updates} of {records} records ({update_share:.0%}), more than "
-            f"thresholds.max_update_share = {thresholds.max_update_share:.0%}",
+            f"the plan updates {len(unexplained)} of {total} records ({update_share:.0%}), more than "
+            f"thresholds.max_update_share = {thresholds.max_update_share:.0%}; fields changed: {listed}",
             details,
+            tuple(f"update:{name}" for name in sorted(fields)),
         )
     if delete_share > thresholds.max_delete_share:
         return Verdict(
             False,
-            f"the plan deletes {deletes} of {records} records ({delete_share:.0%}), more than "
+            f"the plan deletes {deletes} of {total} records ({delete_share:.0%}), more than "
             f"thresholds.max_delete_share = {thresholds.max_delete_share:.0%}",
             details,
+            (delete_cause,),
         )
-    return Verdict(True, f"{updates} updates and {deletes} deletes of {records} records: within thresholds", details)
+    updates = len(changes.updates)
+    note = f" ({updates - len(unexplained)} approved earlier)" if len(unexplained) < updates else ""
+    return Verdict(
+        True, f"{updates} updates{note} and {deletes} deletes of {total} records: within thresholds", details
+    )

@@ -1,0 +1,76 @@
+"""What stands between a plan and a target: the safety verdicts, with the approvals a person gave.
+
+The mass-change guard stops what nobody asked for (a broken mapping, a wrong merge policy, a mass delete). The
+normal consequence of a flow a person switched on (flow 3 tags every past buyer, flow 1 then copies the tags)
+is approved once, from the UI, and never asked again for the same cause under the same configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+from etl_project.load import safety
+from etl_project.sync.config import SyncConfig
+from etl_project.warehouse import approvals
+from etl_project.warehouse.store import Warehouse
+
+APPROVE_TAG = "etl/approve"  # value: the approval id a blocked verdict names (several: comma-separated)
+ALLOW_MASS_CHANGE_TAG = "etl/allow-mass-change"  # "true": approve whatever the guard stops in this run
+
+
+def config_fingerprint(config: SyncConfig) -> str:
+    """The parts of the configuration that decide what a plan changes: an approval holds only under them."""
+    relevant = config.model_dump(
+        mode="json", include={"flows", "merge", "targets", "platform_order", "default_region", "purchases"}
+    )
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def approval_id(platform: str, causes: tuple[str, ...], fingerprint: str) -> str:
+    return f"{platform}-" + hashlib.sha256(f"{fingerprint} {' '.join(causes)}".encode()).hexdigest()[:10]
+
+
+def _tag_approves(tags: Mapping[str, str], approval: str) -> bool:
+    if tags.get(ALLOW_MASS_CHANGE_TAG, "false").strip().lower() not in ("", "false", "0", "no"):
+        return True
+    return approval in {v.strip() for v in tags.get(APPROVE_TAG, "").split(",")}
+
+
+def how_to_approve(approval: str) -> str:
+    return (
+        f"To approve this change once (later plans with the same cause pass): in the Dagster UI open Jobs > "
+        f"sync_job > Launchpad, add the tag {APPROVE_TAG} = {approval} and launch the run; or run "
+        f'`dagster job launch -w workspace.yaml -j sync_job --tags \'{{"{APPROVE_TAG}": "{approval}"}}\'`. '
+        "If the change is not expected, check the sync config's field mappings and merge policy instead."
+    )
+
+
+def write_verdict(
+    warehouse: Warehouse, platform: str, config: SyncConfig, tags: Mapping[str, str], run_id: str
+) -> safety.Verdict:
+    """Whether `platform` may be written now. Records an approval the run's tags give for the current cause."""
+    for verdict in (safety.unique_ids(warehouse, platform), safety.match_keys(warehouse, platform)):
+        if not verdict.passed:
+            return verdict
+    return mass_change_verdict(warehouse, platform, config, tags, run_id)
+
+
+def mass_change_verdict(
+    warehouse: Warehouse, platform: str, config: SyncConfig, tags: Mapping[str, str], run_id: str
+) -> safety.Verdict:
+    fingerprint = config_fingerprint(config)
+    approved = approvals.approved_causes(warehouse, platform, fingerprint)
+    verdict = safety.judge_mass_change(approvals.pending_changes(warehouse, platform), config.thresholds, approved)
+    if verdict.passed or not verdict.approvable:
+        return verdict
+    approval = approval_id(platform, verdict.approvable, fingerprint)
+    if _tag_approves(tags, approval):
+        approvals.approve(warehouse, platform, verdict.approvable, fingerprint, run_id, verdict.message)
+        return safety.Verdict(True, f"approved by this run ({approval}): {verdict.message}", verdict.details)
+    message = (
+        f"{platform}: blocked, nothing is written to {platform} until approved (other targets carry on): "
+        f"{verdict.message}. {how_to_approve(approval)}"
+    )
+    return safety.Verdict(False, message, {**verdict.details}, verdict.approvable)

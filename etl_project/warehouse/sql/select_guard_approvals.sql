@@ -1,0 +1,1 @@
+SELECT cause FROM guard_approvals WHERE platform = $platform AND config = $config;
