@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project import settings
 from etl_project.defs.activity_assets import activity_changeset, activity_writes
+from etl_project.defs.alerts import AlertResource, alert_on_failed_checks, alert_on_run_failure
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
 from etl_project.defs.load_assets import changeset_asset_checks, changeset_assets, write_assets
 from etl_project.defs.presence_assets import contact_presence
@@ -54,7 +55,7 @@ defs = dg.Definitions(
     asset_checks=changeset_asset_checks,
     jobs=[extract_job, sync_job],
     schedules=[hourly_extract, nightly_reconciliation],
-    sensors=[sync_after_extract],
+    sensors=[sync_after_extract, alert_on_run_failure, alert_on_failed_checks],
     resources={
         "highlevel": highlevel_resource(),
         "sendowl": SendOwlResource(
@@ -70,6 +71,10 @@ defs = dg.Definitions(
         ),
         "sync_config": SyncConfigResource(path=settings.sync_config_path()),
         "duckdb": DuckDBResource(database=settings.duckdb_path()),
+        "alerts": AlertResource(
+            webhook_url=dg.EnvVar("ETL_ALERT_WEBHOOK_URL") if settings.alert_webhook_configured() else None,
+            ui_url=settings.dagster_ui_url(),
+        ),
     },
     # Steps of one run share a platform's rate budget and DuckDB's single writer: run them in one process.
     executor=dg.in_process_executor,

@@ -55,3 +55,12 @@ def sendowl_use_updated_after() -> bool:
 def sync_config_path() -> str:
     """The sync config file (TOML); empty: the shipped default."""
     return os.environ.get("ETL_SYNC_CONFIG", "")
+
+
+def alert_webhook_configured() -> bool:
+    """Whether alerts are posted (the URL itself is a secret, bound as dg.EnvVar)."""
+    return bool(os.environ.get("ETL_ALERT_WEBHOOK_URL"))
+
+
+def dagster_ui_url() -> str:
+    return os.environ.get("ETL_DAGSTER_UI_URL", "http://127.0.0.1:3000")
