@@ -6,7 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from etl_project.defs.metadata import extract_metadata
+from etl_project.defs.metadata import partition_result
 from etl_project.defs.partitions import daily_partitions, partition_windows
 from etl_project.defs.resources import get_warehouse
 from etl_project.extract.runs import Fetch, Pages, extract_children, extract_updated
@@ -52,7 +52,7 @@ def updated_records_asset(
         resource, warehouse, windows = _run_setup(context, platform, kind)
         with resource.get_client() as client:
             reports = extract_updated(client, warehouse, platform, kind, pages(client, resource), windows, updated_at)
-        return dg.MaterializeResult(metadata=extract_metadata(reports, windows))
+        return partition_result(context, reports, windows)
 
     return _asset
 
@@ -84,6 +84,6 @@ def child_records_asset(
             parents[-1] = [*parents[-1], *(p for p in sweep if p not in listed)]
         with resource.get_client() as client:
             reports = extract_children(client, warehouse, platform, kind, fetch(client), windows, parents)
-        return dg.MaterializeResult(metadata=extract_metadata(reports, windows))
+        return partition_result(context, reports, windows)
 
     return _asset

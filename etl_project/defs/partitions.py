@@ -46,3 +46,12 @@ def partition_windows(
                 read_from = cursor - lookback
         windows.append(Window(key, start, end, read_from, end, context.run.run_id, is_backfill or not live))
     return windows
+
+
+def current_window(run_id: str, now: datetime | None = None) -> Window:
+    """Today's partition window, for what is read whole and not partitioned (booked in the ledger under today)."""
+    now = now or datetime.now(UTC)
+    key = daily_partitions.get_partition_key_for_timestamp(now.timestamp())
+    tw = daily_partitions.time_window_for_partition_key(key)
+    start, end = tw.start.astimezone(UTC), tw.end.astimezone(UTC)
+    return Window(key, start, end, start, end, run_id, True)

@@ -6,9 +6,9 @@ from typing import Any
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from etl_project.defs.extract_factory import BACKFILL, updated_records_asset
+from etl_project.defs.extract_factory import updated_records_asset
 from etl_project.defs.metadata import extract_metadata
-from etl_project.defs.partitions import daily_partitions, partition_windows
+from etl_project.defs.partitions import current_window
 from etl_project.defs.resources import SendOwlResource, get_warehouse
 from etl_project.extract.runs import ExtractReport, Pages
 from etl_project.warehouse.derived import DerivedTables
@@ -41,19 +41,14 @@ sendowl_orders = updated_records_asset(
 )
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=BACKFILL,
-    group_name="extract",
-    kinds={"duckdb"},
-    pool="sendowl_api",
-)
+@dg.asset(group_name="extract", kinds={"duckdb", "sendowl"}, pool="sendowl_api")
 def sendowl_products(
     context: dg.AssetExecutionContext, sendowl: SendOwlResource, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    """SendOwl's product catalogue (names for tags and task titles). Small: the whole list is read every run."""
+    """SendOwl's product catalogue (names for tags and task titles). Small, so it is read whole every run: not
+    partitioned (it is booked in the ledger under the day it was read)."""
     warehouse = get_warehouse(duckdb)
-    windows = partition_windows(context, warehouse, "sendowl", "products", timedelta(0))
+    windows = [current_window(context.run.run_id)]
     with sendowl.get_client() as client:
         parsed = client.list_products()
         report = ExtractReport("products", requests=client.requests_sent)
@@ -64,15 +59,10 @@ def sendowl_products(
     return dg.MaterializeResult(metadata=extract_metadata([report], windows))
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=BACKFILL,
-    group_name="extract",
-    kinds={"duckdb"},
-    deps=[sendowl_orders, sendowl_products],
-)
-def sendowl_customers(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+@dg.asset(group_name="extract", kinds={"duckdb"}, deps=[sendowl_orders, sendowl_products])
+def sendowl_customers(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """One row per buyer (lower-cased, trimmed email): name, first and last order, orders, amount spent on paid
-    orders that were not refunded, products bought, refunds and chargebacks. Rebuilt from current orders."""
+    orders that were not refunded, products bought, refunds and chargebacks. Rebuilt whole from current orders
+    (not partitioned)."""
     totals = DerivedTables(get_warehouse(duckdb)).rebuild_sendowl_customers()
-    return dg.MaterializeResult(metadata={**totals, "partitions": len(context.partition_keys)})
+    return dg.MaterializeResult(metadata=totals)
