@@ -17,7 +17,11 @@ def test_definitions_load() -> None:
     assert {"ghl_contacts", "ghl_tasks", "ghl_notes", "ghl_appointments"} <= keys
     assert repo.get_job("extract_job").partitions_def is not None
     assert {s.name for s in repo.schedule_defs} == {"hourly_extract", "nightly_reconciliation"}
-    assert {s.name for s in repo.sensor_defs} == {"sync_after_extract"}
+    assert {s.name for s in repo.sensor_defs} == {
+        "sync_after_extract",
+        "alert_on_run_failure",
+        "alert_on_failed_checks",
+    }
     sync_keys = {k.to_user_string() for k in repo.get_job("sync_job").asset_layer.executable_asset_keys}
     assert {"contact_presence", "golden_contacts", "sendapp_writes", "highlevel_writes"} <= sync_keys
     checks = {c.name for c in repo.asset_graph.asset_check_keys}
@@ -42,3 +46,15 @@ def test_the_instance_queues_sync_runs_one_at_a_time(tmp_path: Path) -> None:
     with dg.DagsterInstance.from_config(str(home)) as instance:
         limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
     assert {"key": SYNC_TAG, "limit": 1} in limits
+
+
+def test_every_asset_that_calls_a_platform_sits_in_a_platform_pool() -> None:
+    platforms = {"highlevel", "sendowl", "sendapp"}
+    calling = [
+        a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition) and a.required_resource_keys & platforms
+    ]
+    assert len(calling) >= 13
+    for asset in calling:
+        assert asset.op.pool in {f"{p}_api" for p in platforms}, asset.key
+    home_yaml = (Path(__file__).parents[1] / "etl_project" / "dagster.yaml").read_text()
+    assert "default_limit: 1" in home_yaml

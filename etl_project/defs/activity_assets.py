@@ -64,6 +64,7 @@ def activity_changeset(
     group_name="load",
     kinds={"duckdb"},
     deps=[activity_changeset, "highlevel_writes", "sendapp_writes"],
+    pool="highlevel_api",  # most of its calls; every platform's pacing is shared between processes besides
     required_resource_keys={"highlevel", "sendapp", "sendowl", "duckdb", "sync_config"},
     description="Sends the pending activity writes after the contact writes (so new contacts exist): notes and "
     "tasks carry a marker to be found again after a lost answer; a message whose answer was lost is never re-sent.",

@@ -177,6 +177,7 @@ def writes_asset(platform: str) -> dg.AssetsDefinition:
         name=f"{platform}_writes",
         group_name="load",
         kinds={"duckdb", platform},
+        pool=f"{platform}_api",
         deps=[f"{platform}_changeset"],
         required_resource_keys={platform, "duckdb", "sync_config"},
         check_specs=[dg.AssetCheckSpec("writes_accepted", asset=f"{platform}_writes")],

@@ -31,7 +31,8 @@ def _listed_ids(pages: Any) -> set[str]:
 
 @dg.asset(
     group_name="reconcile",
-    kinds={"duckdb"},
+    kinds={"duckdb", "highlevel", "sendapp"},
+    pool="highlevel_api",
     deps=[ghl_contacts, sendapp_contacts],
     description="In full mode (the nightly sync): lists every HighLevel and SendApp contact id and marks the "
     "landed contacts no longer listed as deleted, so identities, golden records and the delete policy see it.",
