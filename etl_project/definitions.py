@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 from etl_project import settings
 from etl_project.defs.activity_assets import activity_changeset, activity_writes
 from etl_project.defs.alerts import AlertResource, alert_on_failed_checks, alert_on_run_failure
+from etl_project.defs.health_checks import health_checks
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
 from etl_project.defs.load_assets import changeset_asset_checks, changeset_assets, write_assets
 from etl_project.defs.presence_assets import contact_presence
@@ -52,7 +53,7 @@ defs = dg.Definitions(
         activity_changeset,
         activity_writes,
     ],
-    asset_checks=changeset_asset_checks,
+    asset_checks=[*changeset_asset_checks, *health_checks],
     jobs=[extract_job, sync_job],
     schedules=[hourly_extract, nightly_reconciliation],
     sensors=[sync_after_extract, alert_on_run_failure, alert_on_failed_checks],

@@ -156,17 +156,19 @@ def _writer(platform: str, resources: object) -> tuple[TargetWriter, str]:
 
 def writes_check(report: ExecutionReport | None, blocked: str | None) -> dg.AssetCheckResult:
     """A run whose writes were refused is not green: dead rows or a stop fail the check, with the reason."""
-    if blocked:
-        return dg.AssetCheckResult(passed=False, description=blocked, severity=dg.AssetCheckSeverity.ERROR)
+    if blocked:  # the changeset's own check is the ERROR (and the alert); this one only says nothing was sent
+        return dg.AssetCheckResult(passed=False, description=blocked, severity=dg.AssetCheckSeverity.WARN)
     assert report is not None
     dead, failed = report.total("dead"), report.total("failed")
-    if dead or report.stopped:
-        why = report.stopped or f"{dead} write(s) refused by the platform (dead; see sync_log for each reason)"
+    if report.stopped or (dead and not report.total("acknowledged")):
+        # Nothing got through (credentials refused, budget gone, every write refused): a person is needed.
+        why = report.stopped or f"every write was refused: {dead} dead (see sync_log for each reason)"
         return dg.AssetCheckResult(passed=False, description=why, severity=dg.AssetCheckSeverity.ERROR)
-    if failed:
+    if dead or failed:
         return dg.AssetCheckResult(
             passed=False,
-            description=f"{failed} write(s) failed transiently; the next run retries them",
+            description=f"{dead} write(s) refused (dead; see sync_log) and {failed} failed transiently (the next "
+            "run retries them)",
             severity=dg.AssetCheckSeverity.WARN,
         )
     return dg.AssetCheckResult(passed=True, description="every write sent was acknowledged")

@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 
 from etl_project.defs.activity_assets import activity_changeset, activity_writes
+from etl_project.defs.health_checks import health_checks
 from etl_project.defs.load_assets import changeset_asset_checks, changeset_assets, write_assets
 from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.reconcile_assets import reconcile_contacts
@@ -17,6 +18,7 @@ SYNC_ASSETS = [
     activity_changeset,
     activity_writes,
     *changeset_asset_checks,
+    *health_checks,
 ]
 
 

@@ -145,6 +145,12 @@ class Thresholds(_Strict):
     max_update_share: float = Field(default=0.25, ge=0, le=1, description="Stop a plan updating more than this.")
     max_delete_share: float = Field(default=0.05, ge=0, le=1, description="Stop a plan deleting more than this.")
     min_records_for_share: int = Field(default=20, ge=0, description="Below this size the shares do not apply.")
+    max_quarantine_share: float = Field(
+        default=0.05, ge=0, le=1, description="Warn when more of a day's extracted records are quarantined."
+    )
+    max_extract_age_hours: float = Field(
+        default=6, gt=0, description="Fail the freshness check when a live extraction is older than this."
+    )
 
 
 class SyncConfig(_Strict):

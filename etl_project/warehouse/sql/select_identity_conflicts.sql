@@ -1,0 +1,1 @@
+SELECT platform, platform_id, reason FROM identity_conflicts ORDER BY platform, platform_id;
