@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 from etl_project import settings
 from etl_project.defs.activity_assets import activity_changeset, activity_writes
 from etl_project.defs.alerts import AlertResource, alert_on_failed_checks, alert_on_run_failure
+from etl_project.defs.extract_factory import OWNER
 from etl_project.defs.health_checks import health_checks
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
 from etl_project.defs.load_assets import changeset_asset_checks, changeset_assets, write_assets
@@ -37,22 +38,30 @@ def highlevel_resource() -> HighLevelResource:
     )
 
 
+# Every asset names its owner and links to its code in the UI (the extract assets also carry their platform).
+ASSETS = dg.with_source_code_references(
+    dg.map_asset_specs(
+        lambda spec: spec if spec.owners else spec.replace_attributes(owners=[OWNER]),
+        [
+            ghl_contacts,
+            *ghl_child_assets,
+            sendapp_contacts,
+            *sendapp_child_assets,
+            sendowl_orders,
+            sendowl_products,
+            sendowl_customers,
+            contact_presence,
+            reconcile_contacts,
+            *changeset_assets,
+            *write_assets,
+            activity_changeset,
+            activity_writes,
+        ],
+    )
+)
+
 defs = dg.Definitions(
-    assets=[
-        ghl_contacts,
-        *ghl_child_assets,
-        sendapp_contacts,
-        *sendapp_child_assets,
-        sendowl_orders,
-        sendowl_products,
-        sendowl_customers,
-        contact_presence,
-        reconcile_contacts,
-        *changeset_assets,
-        *write_assets,
-        activity_changeset,
-        activity_writes,
-    ],
+    assets=ASSETS,
     asset_checks=[*changeset_asset_checks, *health_checks],
     jobs=[extract_job, sync_job],
     schedules=[hourly_extract, nightly_reconciliation],

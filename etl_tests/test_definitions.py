@@ -58,3 +58,16 @@ def test_every_asset_that_calls_a_platform_sits_in_a_platform_pool() -> None:
         assert asset.op.pool in {f"{p}_api" for p in platforms}, asset.key
     home_yaml = (Path(__file__).parents[1] / "etl_project" / "dagster.yaml").read_text()
     assert "default_limit: 1" in home_yaml
+
+
+def test_the_catalog_names_owners_platforms_and_code() -> None:
+    repo = defs.get_repository_def()
+    for key in repo.asset_graph.get_all_asset_keys():
+        node = repo.asset_graph.get(key)
+        assert node.owners, key
+        assert "dagster/code_references" in node.metadata, key
+        if node.group_name == "extract":
+            assert node.kinds & {"highlevel", "sendowl", "sendapp"}, key
+    # What is rebuilt whole does not pretend to be a daily partition.
+    for name in ("sendowl_customers", "sendowl_products"):
+        assert repo.asset_graph.get(dg.AssetKey(name)).partitions_def is None

@@ -84,6 +84,11 @@ def test_backfill_lands_everything_and_a_rerun_adds_nothing(sandbox: Sandbox, re
         )
     shown = {m.partition: m.metadata["records"].value for m in result.asset_materializations_for_node("ghl_contacts")}
     assert shown == booked and len(set(shown.values())) > 1
+    catalog = result.asset_materializations_for_node("ghl_contacts")[-1].metadata
+    columns = {c.name for c in catalog["dagster/column_schema"].value.columns}
+    assert {"id", "email", "date_updated"} <= columns
+    with db(resources) as con:
+        assert (catalog["dagster/row_count"].value,) == con.execute("SELECT count(*) FROM ghl_contacts").fetchone()
 
     again = dg.materialize(ASSETS, resources=resources, tags=backfill_tags(first, today()))
     for asset in ("ghl_contacts", "ghl_tasks", "sendapp_contacts", "sendapp_notes", "sendowl_orders"):

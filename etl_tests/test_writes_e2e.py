@@ -164,7 +164,7 @@ def test_a_create_whose_response_was_lost_is_found_not_duplicated(sandbox: Sandb
 
     result = sync(resources)
     assert result.success
-    assert metadata(result)["sendapp_writes"]["adopted_after_lost_create"] == 1
+    assert metadata(result)["sendapp_writes"]["adopted"] == 1
     numbers = [c["number"] for c in sendapp_contacts(sandbox)]
     assert len(numbers) == len(set(numbers)), "the lost create was not made twice"
     assert rows(resources, "SELECT status, attempts FROM outbox WHERE idempotency_key = ?", [key]) == [

@@ -6,12 +6,14 @@ from typing import Any
 
 import dagster as dg
 
-from etl_project.defs.metadata import partition_result
+from etl_project.defs.metadata import partition_result, table_metadata
 from etl_project.defs.partitions import daily_partitions, partition_windows
 from etl_project.defs.resources import get_warehouse
 from etl_project.extract.runs import Fetch, Pages, extract_children, extract_updated
 from etl_project.warehouse.store import Warehouse, Window
+from etl_project.warehouse.tables import kind_table
 
+OWNER = "team:data-sync"
 # A single-run backfill lands a whole range in one run: one process, one client pacing one rate budget.
 BACKFILL = dg.BackfillPolicy.single_run()
 
@@ -31,7 +33,9 @@ def _extract_asset_args(name: str, platform: str, description: str) -> dict[str,
         "partitions_def": daily_partitions,
         "backfill_policy": BACKFILL,
         "group_name": "extract",
-        "kinds": {"duckdb"},
+        "kinds": {"duckdb", platform},
+        "owners": [OWNER],
+        "tags": {"platform": platform},
         "pool": f"{platform}_api",
         "required_resource_keys": {platform, "duckdb"},
         "description": description,
@@ -52,7 +56,7 @@ def updated_records_asset(
         resource, warehouse, windows = _run_setup(context, platform, kind)
         with resource.get_client() as client:
             reports = extract_updated(client, warehouse, platform, kind, pages(client, resource), windows, updated_at)
-        return partition_result(context, reports, windows)
+        return partition_result(context, reports, windows, table_metadata(warehouse, kind_table(platform, kind).table))
 
     return _asset
 
@@ -84,6 +88,6 @@ def child_records_asset(
             parents[-1] = [*parents[-1], *(p for p in sweep if p not in listed)]
         with resource.get_client() as client:
             reports = extract_children(client, warehouse, platform, kind, fetch(client), windows, parents)
-        return partition_result(context, reports, windows)
+        return partition_result(context, reports, windows, table_metadata(warehouse, kind_table(platform, kind).table))
 
     return _asset

@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from etl_project.defs.metadata import table_metadata
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import get_warehouse
 from etl_project.load import guard, safety
@@ -100,11 +101,12 @@ def changeset_asset(platform: str) -> dg.AssetsDefinition:
                 "operations": len(operations),
                 **by_kind,
                 "candidates": len(golden),
-                "creates_blocked_by_conflict": sum(1 for s in states.values() if s.key_taken),
+                "blocked_creates": sum(1 for s in states.values() if s.key_taken),
                 "new_in_outbox": new,
                 "superseded": superseded,
                 "dry_run": config.dry_run,
                 "sample": _table(["op", "person", f"{platform} id", "fields"], sample),
+                **table_metadata(outbox.warehouse, "outbox"),
             }
         )
 
@@ -223,10 +225,11 @@ def writes_asset(platform: str) -> dg.AssetsDefinition:
                 "acknowledged": report.total("acknowledged"),
                 "failed": report.total("failed"),
                 "dead": report.total("dead"),
-                "adopted_after_lost_create": report.adopted,
+                "adopted": report.adopted,  # creates whose lost answer was found on the platform
                 **by,
                 **({"stopped": report.stopped} if report.stopped else {}),
-                "log_sample": _table(["op", "status", "person", f"{platform} id", "fields", "error"], sample),
+                "log_sample": _table(["op", "status", "who", f"{platform} id", "fields", "error"], sample),
+                **table_metadata(warehouse, "sync_log"),
             },
             check_results=[writes_check(report, None)],
         )

@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 
 from etl_project.extract.runs import ExtractReport
-from etl_project.warehouse.store import Window
+from etl_project.warehouse.store import Warehouse, Window
 
 
 def extract_metadata(reports: Sequence[ExtractReport], windows: Sequence[Window]) -> dict[str, Any]:
@@ -34,8 +34,8 @@ def extract_metadata(reports: Sequence[ExtractReport], windows: Sequence[Window]
         meta["parents_fetched"] = sum(r.parents for r in reports)
         meta["parents_missing"] = sum(r.missing_parents for r in reports)
     if last is not None and last.daily_remaining is not None:
-        meta["daily_requests_remaining"] = last.daily_remaining
-        meta["burst_remaining"] = last.burst_remaining
+        meta["daily_left"] = last.daily_remaining
+        meta["burst_left"] = last.burst_remaining
     if reasons:
         rows = "\n".join(f"| {reason} | {n} |" for reason, n in reasons.most_common(10))
         meta["quarantine_reasons"] = dg.MetadataValue.md(f"| reason | records |\n|---|---|\n{rows}")
@@ -43,7 +43,10 @@ def extract_metadata(reports: Sequence[ExtractReport], windows: Sequence[Window]
 
 
 def partition_result(
-    context: dg.AssetExecutionContext, reports: Sequence[ExtractReport], windows: Sequence[Window]
+    context: dg.AssetExecutionContext,
+    reports: Sequence[ExtractReport],
+    windows: Sequence[Window],
+    table: dict[str, Any] | None = None,
 ) -> dg.MaterializeResult:
     """Each partition shows its own counts: a single-run backfill of 90 days books 90 different ledgers, not the
     run's totals 90 times (the totals go to the run's log)."""
@@ -52,5 +55,17 @@ def partition_result(
             context.add_asset_metadata(extract_metadata([report], [window]), partition_key=window.partition_key)
         totals = extract_metadata(reports, windows)
         context.log.info(f"{len(windows)} partitions: {totals['records']} records, {totals['requests']} requests")
-        return dg.MaterializeResult()
-    return dg.MaterializeResult(metadata=extract_metadata(reports, windows))
+        return dg.MaterializeResult(metadata=table or {})
+    return dg.MaterializeResult(metadata={**extract_metadata(reports, windows), **(table or {})})
+
+
+def table_metadata(warehouse: Warehouse, table: str) -> dict[str, Any]:
+    """The catalog's view of a warehouse table: its name, column schema and row count."""
+    columns, rows = warehouse.table_facts(table)
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, kind, constraints=dg.TableColumnConstraints(nullable=null))
+            for name, kind, null in columns
+        ]
+    )
+    return {"dagster/table_name": f"warehouse.main.{table}", "dagster/column_schema": schema, "dagster/row_count": rows}

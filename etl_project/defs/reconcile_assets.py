@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from etl_project.defs.highlevel_assets import ghl_contacts
+from etl_project.defs.metadata import table_metadata
 from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.resources import get_warehouse
 from etl_project.defs.sendapp_assets import sendapp_contacts
@@ -62,6 +63,7 @@ def reconcile_contacts(duckdb: DuckDBResource, sync_config: SyncConfigResource):
         metadata={
             **{k: v for k, v in summary.items() if k != "people"},
             "conflict_sample": dg.MetadataValue.md(f"| platform | id | reason |\n|---|---|---|\n{conflicts}"),
+            **table_metadata(derived.warehouse, "identity_links"),
         },
     )
     yield dg.MaterializeResult(
@@ -69,5 +71,6 @@ def reconcile_contacts(duckdb: DuckDBResource, sync_config: SyncConfigResource):
         metadata={
             "people": summary["people"],
             "in_two_or_more_platforms": summary["in_two_or_more_platforms"],
+            **table_metadata(derived.warehouse, "golden_contacts"),
         },
     )

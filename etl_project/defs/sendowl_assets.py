@@ -6,8 +6,8 @@ from typing import Any
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from etl_project.defs.extract_factory import updated_records_asset
-from etl_project.defs.metadata import extract_metadata
+from etl_project.defs.extract_factory import OWNER, updated_records_asset
+from etl_project.defs.metadata import extract_metadata, table_metadata
 from etl_project.defs.partitions import current_window
 from etl_project.defs.resources import SendOwlResource, get_warehouse
 from etl_project.extract.runs import ExtractReport, Pages
@@ -41,7 +41,9 @@ sendowl_orders = updated_records_asset(
 )
 
 
-@dg.asset(group_name="extract", kinds={"duckdb", "sendowl"}, pool="sendowl_api")
+@dg.asset(
+    group_name="extract", kinds={"duckdb", "sendowl"}, pool="sendowl_api", owners=[OWNER], tags={"platform": "sendowl"}
+)
 def sendowl_products(
     context: dg.AssetExecutionContext, sendowl: SendOwlResource, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
@@ -56,13 +58,22 @@ def sendowl_products(
     report.land = warehouse.land("sendowl", "products", windows[-1], records, parsed.rejected)
     report.note_rejects(parsed.rejected)
     warehouse.record_window("sendowl", "products", windows[-1], report.land, report.requests)
-    return dg.MaterializeResult(metadata=extract_metadata([report], windows))
+    return dg.MaterializeResult(
+        metadata={**extract_metadata([report], windows), **table_metadata(warehouse, "sendowl_products")}
+    )
 
 
-@dg.asset(group_name="extract", kinds={"duckdb"}, deps=[sendowl_orders, sendowl_products])
+@dg.asset(
+    group_name="extract",
+    kinds={"duckdb", "sendowl"},
+    deps=[sendowl_orders, sendowl_products],
+    owners=[OWNER],
+    tags={"platform": "sendowl"},
+)
 def sendowl_customers(duckdb: DuckDBResource) -> dg.MaterializeResult:
     """One row per buyer (lower-cased, trimmed email): name, first and last order, orders, amount spent on paid
     orders that were not refunded, products bought, refunds and chargebacks. Rebuilt whole from current orders
     (not partitioned)."""
-    totals = DerivedTables(get_warehouse(duckdb)).rebuild_sendowl_customers()
-    return dg.MaterializeResult(metadata=totals)
+    warehouse = get_warehouse(duckdb)
+    totals = DerivedTables(warehouse).rebuild_sendowl_customers()
+    return dg.MaterializeResult(metadata={**totals, **table_metadata(warehouse, "sendowl_customers")})

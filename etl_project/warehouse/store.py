@@ -266,6 +266,14 @@ class Warehouse:
                 out[kind] = (row[0] if row else 0, held.get(kind, 0), versions.get(kind, 0))
         return out
 
+    def table_facts(self, table: str) -> tuple[list[tuple[str, str, bool]], int]:
+        """A table's (column, type, nullable) list and its row count, for the catalog. `table` comes from the
+        fixed registry or a schema file, never from data."""
+        with self._connect() as con:
+            columns = con.execute(load_sql("select_table_columns"), {"table": table}).fetchall()
+            (rows,) = con.execute(load_sql("count_rows").format(table=table)).fetchone() or (0,)
+        return [(c, t, bool(n)) for c, t, n in columns], int(rows)
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Read-only helper for summaries and tests."""
         with self._connect() as con:
