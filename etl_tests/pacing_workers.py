@@ -14,10 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from etl_project.defs.resources import SendAppResource, SendOwlResource
 from etl_project.platforms.ledger import FileLedger
 from etl_project.platforms.pacing import IntervalPacer, Pacer, WindowPacer
-from etl_tests.conftest import SENDAPP_KEY, SENDOWL_KEY, SENDOWL_SECRET
 
 LATENCY = 0.01  # between a request leaving and its answer
 
@@ -44,6 +42,10 @@ def pace(kind: str, directory: str, key: str, requests: int, barrier: Any, sent:
 
 def extract(urls: dict[str, str], pages: int, barrier: Any, errors: Any) -> None:
     """Read a few pages of SendApp contacts and SendOwl orders through the resources, as an extraction run does."""
+    # Imported here: the pacing-only workers start faster without Dagster.
+    from etl_project.defs.resources import SendAppResource, SendOwlResource
+    from etl_tests.conftest import SENDAPP_KEY, SENDOWL_KEY, SENDOWL_SECRET
+
     sendapp = SendAppResource(
         base_url=urls["sendapp"], api_key=SENDAPP_KEY, min_interval_seconds=0.5, max_total_wait_seconds=10
     )
