@@ -20,6 +20,7 @@ from etl_project.platforms.ledger import FileLedger
 from etl_project.platforms.pacing import IN_FLIGHT_LEASE, IntervalPacer, budget_key
 from etl_project.sandbox.server import Sandbox, SandboxConfig
 from etl_tests import pacing_workers
+from etl_tests.conftest import SENDAPP_KEY, SENDOWL_KEY, SENDOWL_SECRET
 
 SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter, as a Dagster run worker is
 
@@ -136,3 +137,7 @@ def test_three_extraction_processes_send_no_429_and_no_sendowl_block(limited: Sa
     assert sendowl["by_status"] == {"200": 6}, (sendowl["by_status"], failures)
     assert sendapp["rate_limited"] == 0 and sendowl["rate_limited"] == 0
     assert failures == [] and [w.exitcode for w in workers] == [0, 0, 0]
+    ledgers = list(Path(os.environ["ETL_STATE_DIR"]).iterdir())
+    assert ledgers, "the run processes paced through files in ETL_STATE_DIR"
+    for secret in (SENDOWL_KEY, SENDOWL_SECRET, SENDAPP_KEY):
+        assert not any(secret in f.name or secret in f.read_text() for f in ledgers), "no credential in a ledger"

@@ -27,7 +27,9 @@ import httpx
 
 from etl_project.platforms.ledger import FileLedger, Ledger, MemoryLedger, State, pid_alive
 
-IN_FLIGHT_LEASE = 120.0  # longer than any request's timeout: a slot held longer belongs to a lost request
+# A request that has not reached the server a minute after it was let go never will (connect timeouts are shorter);
+# past that, its slot can only belong to a lost request, and freeing it can no longer crowd the server.
+IN_FLIGHT_LEASE = 60.0
 POLL = 0.05  # how often a pacer looks again while another process's request is still unanswered
 UNBOUNDED = 10_000  # a window allowing more requests than this is no limit (the sandbox with its limits off)
 
