@@ -31,6 +31,11 @@ def duckdb_path() -> str:
     return os.environ.get("ETL_DUCKDB_PATH", str(Path("data") / "etl.duckdb"))
 
 
+def state_dir() -> str:
+    """Where the rate budgets shared by every process on this machine live (one small file per budget)."""
+    return os.environ.get("ETL_STATE_DIR") or str(Path(duckdb_path()).parent / "state")
+
+
 def highlevel_base_url() -> str:
     return os.environ.get("HIGHLEVEL_BASE_URL", HIGHLEVEL_REAL_BASE_URL)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,18 @@ SENDAPP_KEY = "sandbox-sendapp-key"
 SENDOWL_KEY, SENDOWL_SECRET = "sandbox-sendowl-key", "sandbox-sendowl-secret"
 SENDAPP_CHANNEL = "sandbox-channel-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Version": "2021-07-28"}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Rate-budget ledgers of the whole session (and its child processes) in a temporary directory, not data/."""
+    previous = os.environ.get("ETL_STATE_DIR")
+    os.environ["ETL_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if previous is None:
+        os.environ.pop("ETL_STATE_DIR", None)
+    else:
+        os.environ["ETL_STATE_DIR"] = previous
 
 
 @pytest.fixture

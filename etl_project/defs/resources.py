@@ -14,11 +14,12 @@ from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient, OA
 from etl_project.platforms.highlevel.auth import DEFAULT_TOKEN_STORE
 from etl_project.platforms.highlevel.settings import DEFAULT_LOOKBACK_MINUTES, REAL_BASE_URL
 from etl_project.platforms.http import RetryPolicy
-from etl_project.platforms.pacing import IntervalPacer, WindowPacer, budget_key, shared_pacer
+from etl_project.platforms.pacing import IntervalPacer, WindowPacer, budget_key, machine_pacer
 from etl_project.platforms.sendapp import SendAppClient
 from etl_project.platforms.sendapp.settings import REAL_BASE_URL as SENDAPP_REAL_BASE_URL
 from etl_project.platforms.sendowl import SendOwlClient
 from etl_project.platforms.sendowl.settings import REAL_BASE_URL as SENDOWL_REAL_BASE_URL
+from etl_project.settings import state_dir
 from etl_project.warehouse.store import Warehouse
 
 
@@ -62,8 +63,9 @@ class HighLevelResource(dg.ConfigurableResource):
             )
         http = httpx.Client(base_url=self.base_url, auth=auth, timeout=self.timeout_seconds)
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
-        # The burst limit is per location: every client of this location in this process shares one pacer.
-        pacer = shared_pacer(budget_key("highlevel", self.base_url, self.location_id), WindowPacer)
+        # The burst limit is per location: every client of this location on this machine spends one ledger.
+        key = budget_key("highlevel", self.base_url, self.location_id)
+        pacer = machine_pacer(key, Path(state_dir()), lambda ledger: WindowPacer(ledger=ledger))
         return HighLevelClient(
             http,
             self.location_id,
@@ -97,8 +99,9 @@ class SendAppResource(dg.ConfigurableResource):
     def get_client(self) -> SendAppClient:
         http = httpx.Client(base_url=self.base_url, timeout=self.timeout_seconds)
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
-        pacer = shared_pacer(
-            budget_key("sendapp", self.base_url, self.api_key), lambda: IntervalPacer(self.min_interval_seconds)
+        key = budget_key("sendapp", self.base_url, self.api_key)
+        pacer = machine_pacer(
+            key, Path(state_dir()), lambda ledger: IntervalPacer(self.min_interval_seconds, ledger=ledger)
         )
         return SendAppClient(http, self.api_key, retry=retry, pacer=pacer)
 
@@ -129,8 +132,10 @@ class SendOwlResource(dg.ConfigurableResource):
             base_url=self.base_url, auth=httpx.BasicAuth(self.key, self.secret), timeout=self.timeout_seconds
         )
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
-        pacer = shared_pacer(
-            budget_key("sendowl", self.base_url, self.key), lambda: IntervalPacer(self.min_interval_seconds)
+        # SendOwl blocks the account for a second request within a second, whichever run process sent it.
+        key = budget_key("sendowl", self.base_url, self.key)
+        pacer = machine_pacer(
+            key, Path(state_dir()), lambda ledger: IntervalPacer(self.min_interval_seconds, ledger=ledger)
         )
         return SendOwlClient(http, retry=retry, pacer=pacer, block_cooldown=self.block_cooldown_seconds)
 

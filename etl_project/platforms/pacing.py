@@ -2,22 +2,36 @@
 
 Two strategies, chosen per platform:
 - `WindowPacer` mirrors a sliding-window limit the platform announces in response headers (HighLevel);
-- `IntervalPacer` keeps a minimum gap between requests (SendOwl's "no more than once per second").
+- `IntervalPacer` keeps a minimum gap between requests (SendOwl's "no more than once per second", SendApp).
 
-Both are thread-safe and measure time with `time.monotonic`.
+A pacer keeps its budget in a `Ledger`: by default in this process (thread-safe, `time.monotonic`); with a
+`FileLedger` in a file every process on the machine shares (`time.time`, since monotonic clocks differ between
+processes), so runs launched together still spend one budget. A request holds an in-flight slot from the moment
+it may go until its answer arrives; a slot whose process died, or that outlived `IN_FLIGHT_LEASE` seconds, is
+reclaimed, so a killed run never stalls the others.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
+
+from etl_project.platforms.ledger import FileLedger, Ledger, MemoryLedger, State, pid_alive
+
+# A request that has not reached the server a minute after it was let go never will (connect timeouts are shorter);
+# past that, its slot can only belong to a lost request, and freeing it can no longer crowd the server.
+IN_FLIGHT_LEASE = 60.0
+POLL = 0.05  # how often a pacer looks again while another process's request is still unanswered
+UNBOUNDED = 10_000  # a window allowing more requests than this is no limit (the sandbox with its limits off)
 
 
 @dataclass(frozen=True)
@@ -34,15 +48,22 @@ class RateLimitSnapshot:
 class Pacer:
     """No pacing at all; the base of the strategies below."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
-        self._clock = clock
+    def __init__(
+        self,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        ledger: Ledger | None = None,
+    ) -> None:
+        self.ledger: Ledger = ledger or MemoryLedger()
+        self._clock = clock or (time.time if self.ledger.shared else time.monotonic)
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._open: dict[int, str] = {}  # thread id -> that thread's in-flight slot in the ledger
+        self._ids = itertools.count()
         self.waited_seconds = 0.0
 
     def before_request(self) -> None:
-        wait = self._reserve()
-        if wait > 0:
+        """Return when a request may go, its slot taken (look again after each wait: others may have moved)."""
+        while (wait := self._reserve()) > 0:
             self.waited_seconds += wait
             self._sleep(wait)
 
@@ -50,7 +71,33 @@ class Pacer:
         """Record that a request finished (response is None after a transport error)."""
 
     def _reserve(self) -> float:
+        """Take a slot and return 0, or return how long to wait before asking again."""
         return 0.0
+
+    def _finish(self, state: State, now: float) -> None:
+        """Free this thread's slot and record its request as done."""
+
+    # In-flight slots: one per request between `before_request` and `after_response`.
+    def _take_slot(self, state: State, now: float) -> None:
+        slot = f"{os.getpid()}-{id(self)}-{next(self._ids)}"
+        state.setdefault("in_flight", {})[slot] = {"pid": os.getpid(), "until": now + IN_FLIGHT_LEASE}
+        self._open[threading.get_ident()] = slot
+
+    def _free_slot(self, state: State) -> None:
+        slot = self._open.pop(threading.get_ident(), None)
+        if slot is not None:
+            state.get("in_flight", {}).pop(slot, None)
+
+    def _live_slots(self, state: State, now: float) -> int:
+        """Drop the slots of dead processes and expired leases; count the rest."""
+        if threading.get_ident() in self._open:
+            # A thread sends one request at a time: its earlier one ended without an answer (an exception).
+            self._finish(state, now)
+        slots = state.setdefault("in_flight", {})
+        for slot, held in list(slots.items()):
+            if held["until"] <= now or not pid_alive(int(held["pid"])):
+                del slots[slot]
+        return len(slots)
 
 
 class IntervalPacer(Pacer):
@@ -59,25 +106,38 @@ class IntervalPacer(Pacer):
     def __init__(
         self,
         min_interval: float,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        ledger: Ledger | None = None,
     ) -> None:
-        super().__init__(clock, sleep)
+        super().__init__(clock, sleep, ledger)
         self.min_interval = min_interval
-        self._next_at = 0.0
 
     def _reserve(self) -> float:
-        with self._lock:
+        if self.min_interval <= 0:
+            return 0.0
+        with self.ledger.transaction() as state:
             now = self._clock()
-            start = max(now, self._next_at)
-            # Hold the slot even before the response arrives, so concurrent threads queue up behind it.
-            self._next_at = start + self.min_interval
-            return start - now
+            in_flight = self._live_slots(state, now)
+            wait = float(state.get("next_at", 0.0)) - now
+            if in_flight:
+                wait = max(wait, POLL)  # someone's request is unanswered: the gap starts at its answer
+            if wait > 0:
+                return wait
+            state["next_at"] = now + self.min_interval
+            self._take_slot(state, now)
+            return 0.0
 
     def after_response(self, response: httpx.Response | None) -> None:
-        with self._lock:
-            # Measured from when the answer arrived: the server saw the request no later than that.
-            self._next_at = max(self._next_at, self._clock() + self.min_interval)
+        if self.min_interval <= 0:
+            return
+        with self.ledger.transaction() as state:
+            self._finish(state, self._clock())
+
+    def _finish(self, state: State, now: float) -> None:
+        self._free_slot(state)
+        # Measured from when the answer arrived: the server saw the request no later than that.
+        state["next_at"] = max(float(state.get("next_at", 0.0)), now + self.min_interval)
 
 
 class WindowPacer(Pacer):
@@ -85,9 +145,10 @@ class WindowPacer(Pacer):
 
     Each request's slot is released `interval` seconds after its *response* arrived: the server received the
     request no later than that, so a request sent after the slot frees can never land inside the old window,
-    whatever the network latency. The limits are learned from the rate-limit headers; `safety` slots are kept
-    free for other clients of the same budget. When the server reports fewer remaining slots than we think we
-    have (someone else is using the budget), we trust the server and wait for a full interval.
+    whatever the network latency. The limits are learned from the rate-limit headers (and shared through the
+    ledger); `safety` slots are kept free for other clients of the same budget. When the server reports fewer
+    remaining slots than the ledger accounts for (someone else is using the budget), we trust the server and wait
+    for a full interval.
     """
 
     def __init__(
@@ -95,53 +156,67 @@ class WindowPacer(Pacer):
         max_requests: int = 100,
         interval: float = 10.0,
         safety: int = 0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        ledger: Ledger | None = None,
     ) -> None:
-        super().__init__(clock, sleep)
+        super().__init__(clock, sleep, ledger)
         self.max_requests = max_requests
         self.interval = interval
         self.safety = safety
-        self._done: deque[float] = deque()  # response times of requests still inside the window
-        self._in_flight = 0
-        self._server_says_empty_until = 0.0
         self.last = RateLimitSnapshot()
 
     def _capacity(self) -> int:
         return max(1, self.max_requests - self.safety)
 
+    def _recent(self, state: State, now: float) -> list[float]:
+        """Response times of the requests still inside the window, oldest first (kept pruned in the ledger)."""
+        if "limits" in state:
+            self.max_requests, self.interval = int(state["limits"][0]), float(state["limits"][1])
+        # Only the newest `capacity` answers can ever hold a request back: keep the ledger that small.
+        done = sorted(t for t in state.get("done", []) if t + self.interval > now)[-self._capacity() :]
+        state["done"] = done
+        return done
+
     def _reserve(self) -> float:
-        with self._lock:
+        if self._capacity() > UNBOUNDED:
+            return 0.0
+        with self.ledger.transaction() as state:
             now = self._clock()
-            while self._done and self._done[0] + self.interval <= now:
-                self._done.popleft()
-            wait = max(0.0, self._server_says_empty_until - now)
-            used = len(self._done) + self._in_flight
-            if used >= self._capacity() and self._done:
-                # The (used - capacity + 1)-th oldest finished request must leave the window first.
-                idx = min(len(self._done) - 1, used - self._capacity())
-                wait = max(wait, self._done[idx] + self.interval - now)
-            self._in_flight += 1
-            return wait
+            in_flight = self._live_slots(state, now)
+            done = self._recent(state, now)
+            wait = float(state.get("empty_until", 0.0)) - now
+            over = len(done) + in_flight - self._capacity()
+            if over >= 0:
+                # The (over + 1)-th oldest finished request must leave the window first; if the window is full of
+                # unanswered requests, look again shortly.
+                wait = max(wait, done[over] + self.interval - now if over < len(done) else POLL)
+            if wait > 0:
+                return wait
+            self._take_slot(state, now)
+            return 0.0
 
     def after_response(self, response: httpx.Response | None) -> None:
-        with self._lock:
+        with self.ledger.transaction() as state:
             now = self._clock()
-            self._in_flight = max(0, self._in_flight - 1)
-            self._done.append(now)
+            self._finish(state, now)
             if response is None:
                 return
             snap = parse_rate_headers(response.headers)
             self.last = snap
-            if snap.burst_max:
-                self.max_requests = snap.burst_max
-            if snap.interval_ms:
-                self.interval = snap.interval_ms / 1000.0
+            if snap.burst_max or snap.interval_ms:
+                self.max_requests = snap.burst_max or self.max_requests
+                self.interval = snap.interval_ms / 1000.0 if snap.interval_ms else self.interval
+                state["limits"] = [self.max_requests, self.interval]
             if snap.burst_remaining is not None and snap.burst_remaining <= self.safety:
-                local_remaining = self._capacity() - len(self._done) - self._in_flight
-                if local_remaining > snap.burst_remaining:
-                    # Another client shares this budget: our own log under-counts, so sit out one window.
-                    self._server_says_empty_until = now + self.interval
+                used = len(self._recent(state, now)) + len(state.get("in_flight", {}))
+                if self._capacity() - used > snap.burst_remaining:
+                    # Another client shares this budget: our ledger under-counts, so sit out one window.
+                    state["empty_until"] = now + self.interval
+
+    def _finish(self, state: State, now: float) -> None:
+        self._free_slot(state)
+        state["done"] = [*self._recent(state, now), now] if self._capacity() <= UNBOUNDED else []
 
 
 def _int_header(headers: httpx.Headers, name: str) -> int | None:
@@ -180,6 +255,15 @@ def shared_pacer(key: str, factory: Callable[[], P]) -> P:
         if pacer is None:
             pacer = _shared[key] = factory()
         return pacer  # type: ignore[return-value]
+
+
+def machine_pacer(key: str, state_dir: Path, factory: Callable[[Ledger], P]) -> P:
+    """One pacer per rate budget in this process, its ledger a file that every process on the machine shares.
+
+    Runs launched together (a backfill, the hourly run, a sync) are separate processes calling the same account.
+    """
+    directory = Path(state_dir).resolve()
+    return shared_pacer(f"{key}@{directory}", lambda: factory(FileLedger(directory, key)))
 
 
 def budget_key(*parts: str) -> str:
