@@ -61,6 +61,8 @@ def test_the_daemon_follows_a_cli_extraction_with_a_sync(small_sandbox: Sandbox,
         "ETL_SYNC_CONFIG": str(config),
     }
     env.pop("ETL_ALERT_WEBHOOK_URL", None)
+    with dg.DagsterInstance.from_config(str(home)):
+        pass  # create the instance's storage once, before two processes race to create it
     log = (tmp_path / "daemon.log").open("w")
     daemon = subprocess.Popen(
         [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
