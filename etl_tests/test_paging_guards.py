@@ -44,11 +44,9 @@ def test_a_search_after_that_does_not_advance_stops_and_lands_what_was_read(tmp_
         # The platform answers every page with the same marker, so the next page is asked for forever.
         return httpx.Response(200, json={"contacts": [{**r, "searchAfter": [1, "same"]} for r in rows]})
 
-    with h.highlevel_client(guarded(handler), page_limit=2) as client:
-        with pytest.raises(errors.PlatformError) as raised:
-            extract_updated(
-                client, wh, "highlevel", "contacts", client.iter_contacts_updated, [h.live_window()], _updated
-            )
+    client = h.highlevel_client(guarded(handler), page_limit=2)
+    with client, pytest.raises(errors.PlatformError) as raised:
+        extract_updated(client, wh, "highlevel", "contacts", client.iter_contacts_updated, [h.live_window()], _updated)
     assert "highlevel POST /contacts/search" in str(raised.value) and "did not advance" in str(raised.value)
     assert wh.query("SELECT count(*) FROM ghl_contacts") == [(4,)], "the pages read before the loop landed"
     assert wh.query("SELECT count(*) FROM extract_ledger") == [(0,)], "the window is not complete"
@@ -63,11 +61,9 @@ def test_has_more_stuck_on_empty_pages_stops_and_lands_what_was_read(tmp_path: P
         page = int(request.url.params["page"])
         return httpx.Response(200, json={"data": rows if page == 1 else [], "meta": {"page": page, "has_more": True}})
 
-    with h.sendapp_client(guarded(handler)) as client:
-        with pytest.raises(errors.PlatformError) as raised:
-            extract_updated(
-                client, wh, "sendapp", "contacts", client.iter_contacts_updated, [h.live_window()], _updated
-            )
+    client = h.sendapp_client(guarded(handler))
+    with client, pytest.raises(errors.PlatformError) as raised:
+        extract_updated(client, wh, "sendapp", "contacts", client.iter_contacts_updated, [h.live_window()], _updated)
     assert "sendapp GET /contacts" in str(raised.value) and "has_more is true on empty page 2" in str(raised.value)
     assert wh.query("SELECT count(*) FROM sendapp_contacts") == [(3,)]
     assert wh.get_cursor("sendapp", "contacts") is None
@@ -80,6 +76,6 @@ def test_a_sendapp_page_parameter_ignored_is_not_read_forever() -> None:
         return httpx.Response(200, json={"data": rows, "meta": {"has_more": True}})
 
     window = h.live_window()
-    with h.sendapp_client(guarded(handler)) as client:
-        with pytest.raises(errors.PlatformError, match="page 2 repeats page 1"):
-            list(client.iter_contacts_updated(window.read_from, window.read_to))
+    client = h.sendapp_client(guarded(handler))
+    with client, pytest.raises(errors.PlatformError, match="page 2 repeats page 1"):
+        list(client.iter_contacts_updated(window.read_from, window.read_to))

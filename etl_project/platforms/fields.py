@@ -105,7 +105,7 @@ def check_phone(value: str | None) -> str | None:
     if any(c.isalpha() for c in text):
         raise ValueError(f"phone contains letters: {value[:30]!r}")
     digits = text.removeprefix("+")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"not a phone number: {value[:30]!r}")
     if not 7 <= len(digits) <= 15:
         raise ValueError(f"phone has {len(digits)} digits, not 7 to 15: {value[:30]!r}")

@@ -19,7 +19,7 @@ def _numeric_id(value: Any) -> Any:
     # pydantic would read `true` as 1 and `12.0` as 12: an id is digits, nothing else.
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     raise ValueError(f"not a numeric id: {str(value)[:30]!r}")
 
