@@ -58,29 +58,23 @@ def extract_updated(
     """
     stager = Stager(warehouse)
     reports = [ExtractReport(kind) for _ in windows]
-    starts = [w.start for w in windows]
     sent_before = client.requests_sent
     listing = iter(pages(windows[0].read_from, windows[-1].read_to))
-    while True:
-        requested = datetime.now(UTC)
-        page = next(listing, None)
-        if page is None:
-            break
-        grouped: dict[int, list[Record]] = {}
-        last = 0
-        for model, raw in page.valid:
-            stamp = updated_at(model)
-            last = max(0, bisect.bisect_right(starts, stamp) - 1)  # records in the lookback go to the first
-            grouped.setdefault(last, []).append(Record(str(model.id), raw))
-            report = reports[last]
-            if report.max_updated is None or stamp > report.max_updated:
-                report.max_updated = stamp
-        # Rejects carry no trustworthy time: book them with the page's newest valid record.
-        for idx in set(grouped) | ({last} if page.rejected else set()):
-            rejected = page.rejected if idx == last else []
-            batch = Batch(platform, kind, windows[idx], grouped.get(idx, []), rejected, fetched_at=requested)
-            stager.add(batch, reports[idx].land)
-            reports[idx].note_rejects(rejected)
+    try:
+        while True:
+            requested = datetime.now(UTC)
+            page = next(listing, None)
+            if page is None:
+                break
+            _stage_page(page, platform, kind, windows, reports, stager, requested, updated_at)
+    except Exception as exc:
+        # Paging failed part-way (a platform error, a page marker that stopped advancing): land what was read,
+        # idempotently, but neither complete the windows nor move the cursor, so the next run reads them again.
+        try:
+            stager.flush()
+        except Exception as landing:
+            exc.add_note(f"the pages read before it could not be landed either: {landing}")
+        raise
     requests = client.requests_sent - sent_before
     for window, report in zip(windows, reports, strict=True):
         report.rate = _rate(client)
@@ -92,6 +86,37 @@ def extract_updated(
         if not window.is_backfill and report.max_updated is not None:
             warehouse.advance_cursor(platform, kind, report.max_updated, window.run_id)
     return reports
+
+
+def _stage_page(
+    page: Parsed[Any],
+    platform: str,
+    kind: str,
+    windows: Sequence[Window],
+    reports: Sequence[ExtractReport],
+    stager: Stager,
+    requested: datetime,
+    updated_at: Callable[[Any], datetime],
+) -> None:
+    starts = [w.start for w in windows]
+    grouped: dict[int, list[Record]] = {}
+    last = 0
+    for model, raw in page.valid:
+        stamp = updated_at(model)
+        last = max(0, bisect.bisect_right(starts, stamp) - 1)  # records in the lookback go to the first
+        grouped.setdefault(last, []).append(Record(str(model.id), raw))
+        report = reports[last]
+        # The cursor never passes the time the page was requested: a record stamped later (clock skew) is read
+        # again next run, rather than every record stamped between now and then being skipped.
+        reached = min(stamp, requested)
+        if report.max_updated is None or reached > report.max_updated:
+            report.max_updated = reached
+    # Rejects carry no trustworthy time: book them with the page's newest valid record.
+    for idx in set(grouped) | ({last} if page.rejected else set()):
+        rejected = page.rejected if idx == last else []
+        batch = Batch(platform, kind, windows[idx], grouped.get(idx, []), rejected, fetched_at=requested)
+        stager.add(batch, reports[idx].land)
+        reports[idx].note_rejects(rejected)
 
 
 def extract_children(

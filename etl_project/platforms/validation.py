@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ValidationError
+
+from etl_project.platforms.fields import landed_form
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -44,11 +47,25 @@ def parse_records(model: type[M], raws: Iterable[Any]) -> Parsed[M]:
             parsed.rejected.append(Rejected(None, f"record is not an object: {type(raw).__name__}", {"value": raw}))
             continue
         try:
-            parsed.valid.append((model.model_validate(raw), raw))
+            record = model.model_validate(raw)
         except ValidationError as exc:
             rid = raw.get("id")
             parsed.rejected.append(Rejected(str(rid) if rid is not None else None, describe(exc), raw))
+            continue
+        parsed.valid.append((record, _with_landed_times(record, raw)))
     return parsed
+
+
+def _with_landed_times(record: BaseModel, raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The payload to land: as received, except timestamps SQL would misread (no zone, epoch numbers), which are
+    replaced by the validated instant in ISO UTC. A payload already in canonical form stays byte-identical."""
+    fixed = {
+        name: landed_form(raw[name], value)
+        for name in type(record).model_fields
+        if name in raw and isinstance(value := getattr(record, name), datetime)
+    }
+    changed = {k: v for k, v in fixed.items() if v is not raw[k]}
+    return {**raw, **changed} if changed else raw
 
 
 def email_syntax(value: str | None) -> str | None:

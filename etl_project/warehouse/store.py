@@ -238,7 +238,14 @@ class Warehouse:
                 [
                     r[0]
                     for r in con.execute(
-                        sql, {"read_from": a, "read_to": b, "platform": platform, "kind": kind}
+                        sql,
+                        {
+                            "read_from": a,
+                            "read_to": b,
+                            "platform": platform,
+                            "kind": kind,
+                            "id_pattern": table.id_pattern,
+                        },
                     ).fetchall()
                 ]
                 for a, b in spans

@@ -16,6 +16,8 @@ class KindTable:
     child_of: str | None = None  # children are fetched as a whole list per parent
     updated_column: str = "updated_at"  # for parents: the column children selection filters on
     payload_updated: tuple[str, ...] = ("updated_at",)  # the same, in a (quarantined) raw payload
+    # For parents: what a record id must look like to fetch children by it (a quarantined record's id may not).
+    id_pattern: str = ".+"
 
     @property
     def merge_sql(self) -> str:
@@ -37,7 +39,7 @@ KINDS: dict[tuple[str, str], KindTable] = {
         KindTable("highlevel", "appointments", "ghl_appointments", child_of="contacts"),
         KindTable("sendowl", "orders", "sendowl_orders"),
         KindTable("sendowl", "products", "sendowl_products"),
-        KindTable("sendapp", "contacts", "sendapp_contacts"),
+        KindTable("sendapp", "contacts", "sendapp_contacts", id_pattern="[0-9]+"),
         KindTable("sendapp", "tasks", "sendapp_tasks", child_of="contacts"),
         KindTable("sendapp", "notes", "sendapp_notes", child_of="contacts"),
     )

@@ -5,6 +5,7 @@ Every call goes through `ApiClient.request`; this module only knows paths, bodie
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -111,6 +112,7 @@ class HighLevelClient(ApiClient):
             ],
             "sort": [{"field": field, "direction": "asc"}],
         }
+        seen: set[str] = set()
         while True:
             page = self.search_contacts(body)
             raws = page.get("contacts") or []
@@ -119,10 +121,18 @@ class HighLevelClient(ApiClient):
                 yield parse_records(models.Contact, [_without(r, "searchAfter") for r in raws])
             if len(raws) < self.page_limit:
                 return
-            last = raws[-1].get("searchAfter")
+            last = raws[-1].get("searchAfter") if isinstance(raws[-1], dict) else None
             if not last:
-                raise errors.PlatformError(self.platform, "search page without searchAfter; cannot continue")
+                raise self._paging_error("search page without searchAfter; cannot continue")
+            marker = json.dumps(last, sort_keys=True, default=str)
+            if marker in seen:
+                # A marker that does not advance would return the same page forever.
+                raise self._paging_error(f"searchAfter {marker[:80]} did not advance; stopped paging")
+            seen.add(marker)
             body["searchAfter"] = last
+
+    def _paging_error(self, message: str) -> errors.PlatformError:
+        return errors.PlatformError(self.platform, message, method="POST", path="/contacts/search")
 
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         return self.request("GET", f"/contacts/{contact_id}").json()["contact"]

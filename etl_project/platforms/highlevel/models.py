@@ -2,6 +2,13 @@
 
 Unknown fields are kept (`extra="allow"`): the raw payload is landed as it came, these models only check what
 the sync relies on. Emails are checked for syntax only; normalising them is the sync layer's job.
+
+Timestamps may come as ISO strings with or without a zone, or epoch seconds/milliseconds: a zone-less time is read
+as UTC (HighLevel documents its times as UTC), and every form lands as the same instant (`platforms/fields.py`).
+A phone must be one someone could dial: a record with a phone of letters or too few digits is quarantined with the
+reason rather than landed without its phone, because a dropped phone would reach the golden record as "no phone"
+and could be planned out of the other platforms; held in quarantine, the last good version stays in use until the
+user fixes the number.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from etl_project.platforms.fields import Instant, OptionalPhone, RecordTime
 from etl_project.platforms.validation import OptionalEmail
 
 
@@ -31,15 +39,15 @@ class Contact(_Record):
     lastName: str | None = None
     name: str | None = None
     email: OptionalEmail = None
-    phone: str | None = None
+    phone: OptionalPhone = None
     companyName: str | None = None
     type: str | None = None
     source: str | None = None
     dnd: bool | None = None
     tags: list[str] = Field(default_factory=list)
     customFields: list[CustomFieldValue] = Field(default_factory=list)
-    dateAdded: datetime
-    dateUpdated: datetime | None = None
+    dateAdded: RecordTime
+    dateUpdated: RecordTime | None = None
 
     @property
     def updated_at(self) -> datetime:
@@ -51,7 +59,7 @@ class Task(_Record):
     title: str
     body: str | None = None
     assignedTo: str | None = None
-    dueDate: datetime
+    dueDate: Instant
     completed: bool = False
     contactId: str | None = None
 
@@ -60,7 +68,7 @@ class Note(_Record):
     id: str = Field(min_length=1)
     body: str
     userId: str | None = None
-    dateAdded: datetime
+    dateAdded: RecordTime
     contactId: str | None = None
     title: str | None = None
 
@@ -73,7 +81,7 @@ class Appointment(_Record):
     title: str | None = None
     appointmentStatus: str | None = None
     assignedUserId: str | None = None
-    startTime: datetime
-    endTime: datetime | None = None
-    dateAdded: datetime | None = None
-    dateUpdated: datetime | None = None
+    startTime: Instant
+    endTime: Instant | None = None
+    dateAdded: RecordTime | None = None
+    dateUpdated: RecordTime | None = None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from etl_project.platforms import errors
+from etl_project.platforms.fields import FUTURE_SLACK, parse_instant
 from etl_project.platforms.http import ApiClient, RetryPolicy
 from etl_project.platforms.pacing import IntervalPacer
 from etl_project.platforms.sendapp import models
@@ -42,18 +44,27 @@ class SendAppClient(ApiClient):
     ) -> Iterator[Parsed[models.Contact]]:
         """Pages of contacts with `updated_at` in [start, end): `updated_since` filters, ascending order lets
         the pager stop at `end`."""
-        page = 1
+        page, previous = 1, None
         while True:
             params = {s.PARAM_PAGE: page, s.PARAM_PER_PAGE: per_page, s.PARAM_UPDATED_SINCE: _iso(start)}
             body = self.request("GET", s.CONTACTS, params=params).json()
             raws = body.get(s.ENVELOPE) or []
-            in_window = [r for r in raws if not _at_or_after(r, "updated_at", end)]
+            in_window = [r for r in raws if _in_window(r, end)]
             if in_window:
                 yield parse_records(models.Contact, in_window)
-            more = bool(body.get("meta", {}).get("has_more"))
+            more = bool((body.get("meta") or {}).get("has_more"))
             if not more or len(in_window) < len(raws):
                 return
+            # `has_more` with nothing on the page, or the same page again, would otherwise be read forever.
+            if not raws:
+                raise self._paging_error(f"has_more is true on empty page {page}; stopped paging")
+            if raws == previous:
+                raise self._paging_error(f"page {page} repeats page {page - 1}; stopped paging")
+            previous = raws
             page += 1
+
+    def _paging_error(self, message: str) -> errors.PlatformError:
+        return errors.PlatformError(self.platform, message, method="GET", path=s.CONTACTS)
 
     def get_contact(self, contact_id: int) -> dict[str, Any]:
         return self.request("GET", s.CONTACT.format(contact_id=contact_id)).json()[s.ENVELOPE]
@@ -118,8 +129,11 @@ class SendAppClient(ApiClient):
         return str(self.request("POST", s.SEND, json=body).json()["message_id"])
 
 
-def _at_or_after(record: Any, key: str, bound: datetime) -> bool:
+def _in_window(record: Any, end: datetime) -> bool:
+    """Updated before `end`; or unreadable, or dated in the future (so past every window's end): those go on to
+    validation, which quarantines them with the reason, instead of being skipped on every run."""
     try:
-        return datetime.fromisoformat(str(record[key]).replace("Z", "+00:00")) >= bound
+        stamp = parse_instant(record["updated_at"])
     except (KeyError, TypeError, ValueError):
-        return False  # let validation quarantine it
+        return True
+    return stamp < end or stamp > datetime.now(UTC) + FUTURE_SLACK

@@ -2,18 +2,24 @@
 
 Unknown fields are kept (`extra="allow"`): the raw payload is landed as it came, these models only check what the
 sync relies on. Money stays a decimal *string*, as SendOwl sends it; the `Decimal` properties are for arithmetic.
-Buyer emails are checked for syntax only; normalising them is the sync layer's job.
+An amount below zero or too large for the warehouse's DECIMAL(18, 2) is quarantined with the reason, never landed as
+a NULL or passed on to HighLevel. Buyer emails are checked for syntax only; normalising them is the sync's job.
+Timestamps may come with or without a zone, or as epoch seconds/milliseconds: a zone-less time is read as UTC
+(SendOwl documents its times as UTC), and every form lands as the same instant (`platforms/fields.py`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from etl_project.platforms.fields import RecordTime
 from etl_project.platforms.validation import OptionalEmail
+
+# What the warehouse stores exactly (DECIMAL(18, 2)); anything larger is not a price anyone paid.
+MAX_AMOUNT = Decimal(10) ** 16
 
 
 def to_decimal(value: str | None) -> Decimal | None:
@@ -33,6 +39,11 @@ def _money(value: Any) -> Any:
         raise ValueError(f"not an amount: {text[:20]!r}") from None
     if not amount.is_finite():
         raise ValueError(f"not an amount: {text[:20]!r}")
+    # SendOwl reports refunds by flag and state, never as negative sums: a negative one is a corrupt record.
+    if amount < 0:
+        raise ValueError(f"negative amount: {text[:20]!r}")
+    if amount >= MAX_AMOUNT:
+        raise ValueError(f"implausible amount: {text[:24]!r}")
     return text
 
 
@@ -84,8 +95,8 @@ class Order(_Record):
     settled_tax: Money = None
     tag: str | None = None
     cart: Cart | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: RecordTime
+    updated_at: RecordTime
 
     @property
     def gross(self) -> Decimal | None:
