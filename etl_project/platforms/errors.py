@@ -41,7 +41,13 @@ class PlatformTransportError(PlatformError):
     """
 
     def __init__(
-        self, platform: str, message: str, *, method: str | None = None, path: str | None = None, request_sent: bool
+        self,
+        platform: str,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        request_sent: bool = True,
     ) -> None:
         super().__init__(platform, message, method=method, path=path)
         self.request_sent = request_sent
