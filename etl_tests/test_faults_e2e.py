@@ -83,7 +83,18 @@ def test_notes_and_tasks_applied_then_answered_5xx_are_made_once(sandbox: Sandbo
         "('create_note', 'create_task')"
     )
     made = rows(resources, creates)
-    assert made and all(status == "acknowledged" for _, _, status, _ in made), Counter(s for _, _, s, _ in made)
+    # Every create is done, except those still waiting for a contact HighLevel refuses to create (the seed has a
+    # quarantined contact holding one buyer's phone: a 400 for a duplicate, unrelated to the faults).
+    waiting = rows(
+        resources,
+        "SELECT count(*) FROM activity_outbox a WHERE a.operation IN ('create_note', 'create_task') "
+        "AND a.status = 'planned' AND a.attempts = 0 AND EXISTS (SELECT 1 FROM outbox o "
+        "WHERE o.person_id = a.person_id AND o.operation = 'create' AND o.status = 'dead' "
+        "AND o.last_error LIKE '%duplicated contacts%')",
+    )[0][0]
+    statuses = Counter(status for _, _, status, _ in made)
+    assert statuses["acknowledged"] > 0 and statuses["acknowledged"] + waiting == len(made), statuses
+    made = [m for m in made if m[2] == "acknowledged"]
     acknowledged = Counter(f"{'hl' if p == 'highlevel' else 'sa'}_{op[7:]}s" for p, op, _, _ in made)
     after = Counter(
         hl_notes=len(hl_children(sandbox, "notes")),
