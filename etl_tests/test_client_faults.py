@@ -92,7 +92,7 @@ def test_a_429_storm_without_retry_after_is_waited_out_beyond_max_attempts(storm
 
     client = SendAppClient(http, "key", min_interval=0, sleep=sleep)
     assert [m.id for m, _ in client.get_notes(5).valid] == [7]
-    assert sleeps == sorted(sleeps), "backoff grows"
+    assert sleeps[:6] == sorted(sleeps[:6]), "backoff grows (until max_delay)"
     assert max(sleeps) <= client.retry.max_delay and clock[0] <= client.retry.max_total_wait
     assert clock[0] < 2 * storm_seconds + 1, "not much longer than the storm"
     if storm_seconds > 40:  # more "slow down" answers than max_attempts allows failures
