@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 
 from etl_project.defs.reconcile_assets import SyncConfigResource
-from etl_project.defs.resources import get_warehouse
+from etl_project.defs.resources import SendAppResource, get_warehouse
 from etl_project.sandbox.server import Sandbox
 from etl_project.sync.activities import marker
 from etl_project.warehouse.activities import ActivityOutbox
-from etl_tests.conftest import HEADERS, LOCATION
+from etl_tests.conftest import HEADERS, LOCATION, SENDAPP_CHANNEL, SENDAPP_KEY
 from etl_tests.sync_helpers import metadata, reset_stats, sync, write_requests
 from etl_tests.test_reconcile_e2e import rows
 from etl_tests.test_writes_e2e import extract
@@ -96,16 +96,24 @@ def test_sales_notes_and_welcomes_are_written_once(sandbox: Sandbox, resources: 
         body = {"locationId": LOCATION, "firstName": "Wren", "email": "wren@example.com", "phone": "+14155550142"}
         wren = hl.post("/contacts/", json=body).json()["contact"]["id"]
     # (The first sync tagged every buyer in HighLevel; those tags now reach SendApp: a legitimate mass update.)
-    # SendApp refuses the first attempt (503): the send is retried by the next run, and sent once.
+    # SendApp refuses the first attempt (429 until the client stops waiting): a refusal proves nothing went out, so
+    # the send is retried by the next run, and sent once. (A 5xx would not prove it: see test_faults_e2e.)
     faults = sandbox.platforms["sendapp"].faults
-    faults.error_rate, faults.error_path = 1.0, "/api/whatsapp-meta/send"
+    faults.error_rate, faults.error_path, faults.error_status = 1.0, "/api/whatsapp-meta/send", 429
+    impatient = SendAppResource(
+        base_url=sandbox.api_url("sendapp"),
+        api_key=SENDAPP_KEY,
+        channel_token=SENDAPP_CHANNEL,
+        min_interval_seconds=0.0,
+        max_total_wait_seconds=1.0,
+    )
     extract(resources)
-    assert sync(resources, ALL_FLOWS).success
+    assert sync({**resources, "sendapp": impatient}, ALL_FLOWS).success
     assert sandbox.platforms["sendapp"].store.messages == []
     welcome = "SELECT status, attempts, last_error FROM activity_outbox WHERE operation = 'send_message'"
     ((status, attempts, error),) = rows(resources, welcome)
     assert (status, attempts) == ("failed", 1), (status, attempts)
-    assert "503" in error, error
+    assert "429" in error, error
     faults.error_rate = 0.0
     extract(resources)
     assert sync(resources, ALL_FLOWS).success  # the HighLevel note follows the send

@@ -2,8 +2,9 @@
 
 The record a write hangs on (the person's contact, or the SendOwl order) is resolved when the row is sent, so a
 contact created earlier in the same run is already there. Creates of notes and tasks carry a marker: an attempt
-without a recorded answer is looked up by it before anything is created again. A WhatsApp message whose answer
-was lost is never re-sent (status `unknown`); one that SendApp refused is retried on the next run.
+without a recorded answer (lost, 5xx, unreadable) is looked up by it before anything is created again. A WhatsApp
+message that may have gone out (answer lost, 5xx, timeout, reset, unreadable 2xx) is never re-sent (status
+`unknown`, with the reason); only one that SendApp provably refused (429, 4xx, no connection) is retried next run.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from etl_project.load.executor import FINAL_ERRORS
-from etl_project.platforms.errors import DailyBudgetExhaustedError, PlatformError, PlatformTransportError
+from etl_project.platforms.errors import DailyBudgetExhaustedError, PlatformError, may_have_applied
 from etl_project.platforms.highlevel import HighLevelClient
 from etl_project.platforms.sendapp import SendAppClient
 from etl_project.platforms.sendowl import SendOwlClient
@@ -147,11 +148,14 @@ def execute_activities(
             break
         except PlatformError as exc:
             final = isinstance(exc, FINAL_ERRORS) or row.attempts + 1 >= max_attempts
-            if row.operation == "send_message" and isinstance(exc, PlatformTransportError):
-                final, status = True, "unknown"  # it may have gone out: never risk a second message
+            error = str(exc)
+            if row.operation == "send_message" and may_have_applied(exc):
+                # A 5xx, a timeout, a reset or an unreadable 2xx: it may have gone out, and SendApp cannot be asked.
+                final, status, error = True, "unknown", f"in doubt, not re-sent: {exc}"
             else:
+                # A create that may have been applied is found by its marker before it is sent again (`_send`).
                 status = "dead" if final else "failed"
-            outbox.result(platform, row, run_id, status, parent, error=str(exc))
+            outbox.result(platform, row, run_id, status, parent, error=error)
             report.counts[(name, status)] += 1
             log(f"{platform}: {name} for {row.person_id} {status}: {exc}")
             continue

@@ -2,9 +2,10 @@
 
 Per row: mark it `sent` (so a crash leaves it visibly in doubt), call the platform, then in one transaction mark
 it acknowledged, advance the snapshot and log it. A create that may have been applied already (an earlier attempt
-has no recorded answer) is looked up first and, when found, adopted and brought up to date instead of created
-again. Platform refusals (4xx) are final; transport errors, 429s and 5xx left after the client's own retries
-leave the row `failed` for the next run, up to `max_attempts`.
+has no recorded answer: a crash, a timeout or reset, a 5xx, an unreadable 2xx; the client never repeats those) is
+looked up first and, when found, adopted and brought up to date instead of created again. Platform refusals (4xx)
+are final; transport errors, 429s and 5xx left after the client's own retries leave the row `failed` for the next
+run, up to `max_attempts`.
 """
 
 from __future__ import annotations

@@ -35,7 +35,32 @@ class PlatformError(Exception):
 
 
 class PlatformTransportError(PlatformError):
-    """The request never got an HTTP answer (connect, read or write failure, timeout)."""
+    """The request never got an HTTP answer (connect, read or write failure, timeout, reset).
+
+    `request_sent` is False only when the connection never opened, so the platform cannot have seen the request.
+    """
+
+    def __init__(
+        self,
+        platform: str,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        request_sent: bool = True,
+    ) -> None:
+        super().__init__(platform, message, method=method, path=path)
+        self.request_sent = request_sent
+
+
+class PlatformDecodeError(PlatformError):
+    """A 2xx answer whose body is not readable JSON (cut short, an HTML page), after the retries a request safe
+    to repeat gets."""
+
+
+class AnswerUnreadableError(PlatformDecodeError):
+    """A write not safe to repeat was answered 2xx with an unreadable body: it was applied, but what it made is
+    unknown. Treat it like a lost answer: look the record up before any retry, or hold it in doubt."""
 
 
 class AuthenticationError(PlatformError):
@@ -68,3 +93,16 @@ class DailyBudgetExhaustedError(PlatformError):
 
 class ServerError(PlatformError):
     """5xx after all retries were spent."""
+
+
+def may_have_applied(exc: PlatformError) -> bool:
+    """Could the platform have applied the write that raised `exc`? Only a refusal proves it did not: a 429 or another
+    4xx, a connection that never opened, a check made before the request was sent."""
+    if isinstance(exc, PlatformTransportError):
+        return exc.request_sent
+    if isinstance(exc, ServerError | PlatformDecodeError):
+        return True
+    if isinstance(exc, DailyBudgetExhaustedError):
+        # Raised after an answer (which it names) or before a batch (no status): only the first may be applied.
+        return exc.status_code is not None and not 400 <= exc.status_code < 500
+    return False

@@ -1,8 +1,13 @@
 """The one request method every platform client goes through.
 
-It owns pacing, retries with backoff and jitter, `Retry-After`, the cap on total waiting, and the mapping of
-HTTP failures onto the typed errors in `errors.py`. Platform clients subclass `ApiClient` and only describe
-their endpoints and how their error bodies look.
+It owns pacing, retries with backoff and jitter, `Retry-After`, the cap on total waiting, the check that a
+successful answer's body is readable JSON, and the mapping of HTTP failures onto the typed errors in `errors.py`.
+Platform clients subclass `ApiClient` and only describe their endpoints and how their error bodies look.
+
+What is repeated: a request safe to repeat (GET, PUT, DELETE, or marked idempotent) after a 5xx, a transport
+error or an unreadable 2xx body, up to `max_attempts`; any request after a "slow down" answer (429), which proves
+it was not processed, for as long as the total wait allows; any request whose connection never opened. A write
+that may have been applied (5xx, timeout, reset, unreadable 2xx) is never repeated here: the outbox decides.
 """
 
 from __future__ import annotations
@@ -20,16 +25,24 @@ from etl_project.platforms import errors
 from etl_project.platforms.pacing import Pacer
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Failures that happen before a request leaves: the platform cannot have seen it.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try: attempts per request, exponential backoff bounds and the cap on total waiting."""
+    """How hard to try: attempts per request, exponential backoff bounds and the cap on total waiting.
+
+    `max_attempts` counts failures (5xx, transport errors, unreadable bodies). "Slow down" answers are bounded by
+    `max_total_wait` instead, so a storm of 429s of a few seconds costs waiting, never a failed step;
+    `max_throttled_attempts` only stops a platform that says "retry at once" forever.
+    """
 
     max_attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_total_wait: float = 120.0
+    max_throttled_attempts: int = 100
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter-ish exponential backoff: half to all of base * 2^(attempt-1), capped."""
@@ -59,6 +72,8 @@ class ApiClient:
     """Base of the platform clients: holds the injected `httpx.Client` and the request statistics."""
 
     platform: ClassVar[str] = "platform"
+    # Answers that mean "too fast, not processed": retried by total wait, not by attempts.
+    throttle_statuses: ClassVar[frozenset[int]] = frozenset({429})
 
     def __init__(
         self,
@@ -75,6 +90,7 @@ class ApiClient:
         self.requests_sent = 0
         self.status_counts: Counter[int] = Counter()
         self.retried = 0
+        self.unreadable = 0  # 2xx answers whose body was not readable JSON
 
     def close(self) -> None:
         self.http.close()
@@ -122,7 +138,8 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send one logical request, retrying what is safe to retry; return the successful response.
+        """Send one logical request, retrying what is safe to retry; return the successful response, whose
+        `.json()` is known to parse.
 
         `idempotent` defaults from the method. A non-idempotent request (a create) is retried only when the
         platform provably did not process it: a refused connection or a 429.
@@ -130,44 +147,77 @@ class ApiClient:
         method = method.upper()
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         waited = 0.0
-        attempt = 0
+        failures = throttled = 0
         while True:
-            attempt += 1
             self.pacer.before_request()
             try:
                 response = self.http.request(method, path, params=params, json=json, data=data, headers=headers)
             except httpx.TransportError as exc:
                 self.pacer.after_response(None)
-                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                delay = self.retry.backoff(attempt)
-                if (safe_to_repeat or never_sent) and self._may_retry(attempt, waited, delay):
+                failures += 1
+                sent = not isinstance(exc, NEVER_SENT)
+                delay = self.retry.backoff(failures)
+                if (safe_to_repeat or not sent) and self._may_retry(failures, waited, delay):
                     waited += self._wait(delay)
                     continue
                 raise errors.PlatformTransportError(
                     self.platform,
-                    f"{type(exc).__name__}: no answer after {attempt} attempt(s)",
+                    f"{type(exc).__name__}: no answer after {failures + throttled} attempt(s)",
                     method=method,
                     path=path,
+                    request_sent=sent,
                 ) from exc
             self.requests_sent += 1
             self.status_counts[response.status_code] += 1
             self.pacer.after_response(response)
             self.check_response(response, method, path)
-            pause = None if response.is_success else self.retry_delay(response, attempt, safe_to_repeat)
-            if pause is not None and self._may_retry(attempt, waited, pause):
+            if response.is_success:
+                problem = unreadable_body(response)
+                if problem is None:
+                    return response
+                self.unreadable += 1
+                failures += 1
+                delay = self.retry.backoff(failures)
+                if safe_to_repeat and self._may_retry(failures, waited, delay):
+                    waited += self._wait(delay)
+                    continue
+                raise self.decode_error(response, method, path, problem, applied=not safe_to_repeat)
+            if response.status_code in self.throttle_statuses:
+                throttled += 1
+                pause = self.retry_delay(response, throttled, safe_to_repeat)
+                may = throttled < self.retry.max_throttled_attempts and self._within_wait(waited, pause)
+            else:
+                failures += 1
+                pause = self.retry_delay(response, failures, safe_to_repeat)
+                may = pause is not None and self._may_retry(failures, waited, pause)
+            if pause is not None and may:
                 waited += self._wait(pause)
                 continue
-            if response.is_success:
-                return response
             raise self.map_error(response, method, path)
 
-    def _may_retry(self, attempt: int, waited: float, delay: float) -> bool:
-        return attempt < self.retry.max_attempts and waited + delay <= self.retry.max_total_wait
+    def _may_retry(self, failures: int, waited: float, delay: float) -> bool:
+        return failures < self.retry.max_attempts and self._within_wait(waited, delay)
+
+    def _within_wait(self, waited: float, delay: float | None) -> bool:
+        return delay is not None and waited + delay <= self.retry.max_total_wait
 
     def _wait(self, delay: float) -> float:
         self.retried += 1
         self._sleep(delay)
         return delay
+
+    def decode_error(
+        self, response: httpx.Response, method: str, path: str, problem: str, *, applied: bool
+    ) -> errors.PlatformDecodeError:
+        """A 2xx whose body cannot be read: for a write not safe to repeat, the write stands but its answer is lost."""
+        if applied:
+            message = f"applied, but the answer is unreadable ({problem}); look it up before repeating it"
+            return errors.AnswerUnreadableError(
+                self.platform, message, status_code=response.status_code, method=method, path=path
+            )
+        return errors.PlatformDecodeError(
+            self.platform, f"unreadable answer ({problem})", status_code=response.status_code, method=method, path=path
+        )
 
     def map_error(self, response: httpx.Response, method: str, path: str) -> errors.PlatformError:
         body = self.parse_error_body(response)
@@ -196,3 +246,17 @@ class ApiClient:
             trace_id=body.trace_id,
             details=body.details,
         )
+
+
+def unreadable_body(response: httpx.Response) -> str | None:
+    """Why a successful answer's body is not JSON (cut short, an HTML page), or None when it is (or is empty).
+
+    Only the body's size and type are named: a body can carry personal data, which has no place in an error."""
+    if not response.content:
+        return None
+    try:
+        response.json()
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        return f"{len(response.content)} bytes of {kind}: {type(exc).__name__}"
+    return None

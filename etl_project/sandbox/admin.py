@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from fastapi import FastAPI, Request
 
 from etl_project.sandbox.limits import Faults, SlidingWindowLimiter, Stats
+
+# What `POST /_sandbox/faults` may set (each keeps its type; see `Faults` for what each does).
+FAULT_KNOBS = tuple(f.name for f in fields(Faults) if f.name not in ("rng", "storm_until"))
 
 
 def register_admin(
@@ -42,20 +47,12 @@ def register_admin(
     @app.post("/_sandbox/faults")
     async def set_faults(request: Request) -> Any:
         body = await _json(request)
-        faults.error_rate = float(body.get("error_rate", faults.error_rate))
-        faults.latency_ms = int(body.get("latency_ms", faults.latency_ms))
-        faults.error_status = int(body.get("error_status", faults.error_status))
-        faults.answer_delay_ms = int(body.get("answer_delay_ms", faults.answer_delay_ms))
-        faults.answer_delay_path = str(body.get("answer_delay_path", faults.answer_delay_path))
-        faults.error_path = str(body.get("error_path", faults.error_path))
-        return {
-            "error_rate": faults.error_rate,
-            "latency_ms": faults.latency_ms,
-            "error_status": faults.error_status,
-            "answer_delay_ms": faults.answer_delay_ms,
-            "answer_delay_path": faults.answer_delay_path,
-            "error_path": faults.error_path,
-        }
+        for name in FAULT_KNOBS:
+            if name in body:
+                setattr(faults, name, type(getattr(faults, name))(body[name]))
+        if "rate_limit_storm" in body or "storm_seconds" in body:
+            faults.start_storm(time.monotonic())
+        return {name: getattr(faults, name) for name in FAULT_KNOBS}
 
     @app.post("/_sandbox/rate-limits")
     async def set_limits(request: Request) -> Any:

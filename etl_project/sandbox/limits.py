@@ -82,9 +82,15 @@ class SlidingWindowLimiter:
 
 @dataclass
 class Faults:
-    """Injected misbehaviour: a share of requests (to paths starting with `error_path`) answered with 5xx, and added
-    latency. `answer_delay_ms` (SendApp) applies a write (to paths starting with `answer_delay_path`) and then holds
-    its answer back, like a platform that commits and answers late."""
+    """Injected misbehaviour, every knob off by default. Before the platform processes a request: a share answered
+    with `error_status` (paths starting with `error_path`), added latency, a 429 storm (`rate_limit_storm`, with
+    `Retry-After: storm_retry_after` when that is set, for `storm_seconds` when that is set), and with
+    `reset_after_apply` off a connection closed without an answer. After it applied the request: a write answered
+    with `error_status` anyway (`apply_then_error_rate`, paths starting with `apply_then_error_path`), a 200 whose
+    JSON body is cut short (`truncate_rate`) or replaced by HTML (`non_json_rate`), and with `reset_after_apply`
+    on the connection closed mid-answer. The storm, truncation, HTML and reset knobs apply to paths starting with
+    `fault_path`. `answer_delay_ms` (SendApp) applies a write (to paths starting with `answer_delay_path`) and then
+    holds its answer back, like a platform that commits and answers late."""
 
     error_rate: float = 0.0
     latency_ms: int = 0
@@ -92,10 +98,33 @@ class Faults:
     answer_delay_path: str = ""
     error_path: str = ""
     error_status: int = 503
+    apply_then_error_rate: float = 0.0
+    apply_then_error_path: str = ""
+    truncate_rate: float = 0.0
+    non_json_rate: float = 0.0
+    reset_rate: float = 0.0
+    reset_after_apply: bool = False
+    rate_limit_storm: float = 0.0
+    storm_retry_after: int = 0  # seconds announced in Retry-After; 0: no header
+    storm_seconds: float = 0.0  # > 0: the storm ends this long after it was set
+    fault_path: str = ""
+    storm_until: float | None = None  # set from storm_seconds by `start_storm`
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     def should_fail(self, path: str) -> bool:
         return self.error_rate > 0 and path.startswith(self.error_path) and self.rng.random() < self.error_rate
+
+    def hit(self, rate: float, prefix: str, path: str) -> bool:
+        """Does a fault injected at `rate` to paths starting with `prefix` strike this request?"""
+        return rate > 0 and path.startswith(prefix) and self.rng.random() < rate
+
+    def start_storm(self, now: float) -> None:
+        self.storm_until = now + self.storm_seconds if self.storm_seconds > 0 else None
+
+    def storming(self, path: str, now: float) -> bool:
+        if self.storm_until is not None and now >= self.storm_until:
+            return False
+        return self.hit(self.rate_limit_storm, self.fault_path, path)
 
 
 @dataclass
@@ -108,6 +137,7 @@ class Stats:
     writes: int = 0  # writes the platform accepted
     write_requests: int = 0  # every write attempt, whatever the answer
     rate_limit_status: int = 429  # how this platform says "too fast" (SendOwl: 403)
+    injected: Counter[str] = field(default_factory=Counter)  # answers the fault knobs changed, by kind
 
     def record(self, method: str, path: str, status: int, is_write: bool) -> None:
         self.total += 1
@@ -121,6 +151,7 @@ class Stats:
         self.total, self.writes, self.write_requests = 0, 0, 0
         self.by_status.clear()
         self.by_route.clear()
+        self.injected.clear()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -130,4 +161,5 @@ class Stats:
             "rate_limited": self.by_status.get(self.rate_limit_status, 0),
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "by_route": dict(self.by_route.most_common()),
+            "injected": dict(self.injected),
         }

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from etl_project.sandbox.admin import register_admin
+from etl_project.sandbox.faults import FaultInjector
 from etl_project.sandbox.highlevel.app import create_app as create_highlevel_app
 from etl_project.sandbox.highlevel.store import HighLevelSettings, HighLevelStore
 from etl_project.sandbox.limits import Faults, RateLimitSettings, SlidingWindowLimiter, Stats
@@ -104,6 +105,7 @@ class Sandbox:
             }
 
         register_admin(app, reset, limiter, faults, stats, counts)
+        app.add_middleware(FaultInjector, faults=faults, stats=stats)  # outermost: outside auth and limits
         self.platforms["highlevel"] = PlatformSandbox(
             "highlevel", app, cfg.highlevel_port, limiter, faults, stats, store
         )
@@ -126,6 +128,7 @@ class Sandbox:
             return {"orders": len(store.orders), "products": len(store.products)}
 
         register_admin(app, reset, limiter, faults, stats, counts)
+        app.add_middleware(FaultInjector, faults=faults, stats=stats)  # outermost: outside auth and limits
         self.platforms["sendowl"] = PlatformSandbox("sendowl", app, cfg.sendowl_port, limiter, faults, stats, store)
 
     def _build_sendapp(self) -> None:
@@ -157,6 +160,7 @@ class Sandbox:
             }
 
         register_admin(app, reset, limiter, faults, stats, counts)
+        app.add_middleware(FaultInjector, faults=faults, stats=stats)  # outermost: outside auth and limits
         self.platforms["sendapp"] = PlatformSandbox("sendapp", app, cfg.sendapp_port, limiter, faults, stats, store)
 
     def base_url(self, name: str) -> str:

@@ -44,6 +44,7 @@ def unwrap(item: Any, key: str) -> Any:
 
 class SendOwlClient(ApiClient):
     platform = "sendowl"
+    throttle_statuses = frozenset({429, 403})  # a 403 block is SendOwl's "too fast": waited out, bounded by time
 
     def __init__(
         self,
