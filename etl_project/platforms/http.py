@@ -167,6 +167,9 @@ class ApiClient:
                     path=path,
                     request_sent=sent,
                 ) from exc
+            except BaseException:
+                self.pacer.after_response(None)  # free the slot (shared between processes) whatever went wrong
+                raise
             self.requests_sent += 1
             self.status_counts[response.status_code] += 1
             self.pacer.after_response(response)
