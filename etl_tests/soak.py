@@ -31,7 +31,7 @@ from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
 from etl_project.sandbox.server import Sandbox, SandboxConfig
 from etl_tests.soak_report import SoakReport, duplicate_groups, new_duplicates
 from etl_tests.soak_runs import Runner
-from etl_tests.soak_world import Fault, Users, Webhook, random_fault, set_fault
+from etl_tests.soak_world import Users, Webhook, random_fault
 
 FLOW_SWITCHED_ON = "sendowl_purchases_to_highlevel"  # flow 3, off until mid-way
 
@@ -70,7 +70,7 @@ def run_soak(options: SoakOptions, progress: Callable[[str], None] | None = None
     with (
         time_machine.travel(start - timedelta(hours=2), tick=True) as clock,
         tempfile.TemporaryDirectory() as tmp,
-        dg.instance_for_test() as instance,
+        dg.DagsterInstance.ephemeral() as instance,
     ):
         sandbox_config = SandboxConfig(contacts=options.contacts, seed=options.seed, rate_limits="real")
         with Sandbox(sandbox_config) as sandbox:
@@ -108,7 +108,7 @@ def run_soak(options: SoakOptions, progress: Callable[[str], None] | None = None
                         clock.move_to(hour + timedelta(minutes=40))
                         first = hour - timedelta(days=options.backfill_days)
                         backfill_run = runner.backfill(first, hour - timedelta(days=1), "backfill", {})
-                        report.backfill_followed = backfill_run in runner.follow(kind="sync")
+                        report.backfill_followed = any(backfill_run in ran for ran in runner.follow(kind="sync"))
                     report.ticks += 1
                     if tick % 24 == 23 or tick == ticks - 1:
                         say(_progress_line(report, hour, began))
@@ -120,6 +120,7 @@ def run_soak(options: SoakOptions, progress: Callable[[str], None] | None = None
                 report.quiet_writes = {n: sum(r.writes.get(n, 0) for r in last) for n in sandbox.platforms}
                 report.duplicates = new_duplicates(seeded, duplicate_groups(sandbox))
                 report.outbox = runner.outbox_statuses()
+                report.problems = runner.problems()
                 report.held_alerts = runner.held_alerts()
                 report.activity, report.refused_activity = dict(users.done), dict(users.refused)
                 report.unrecovered = runner.unrecovered()

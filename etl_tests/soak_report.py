@@ -93,6 +93,7 @@ class SoakReport:
     activity: dict[str, int] = field(default_factory=dict)
     refused_activity: dict[str, int] = field(default_factory=dict)
     outbox: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # writes not done, activities not done, quarantined records
     wall_seconds: float = 0.0
 
     @property
@@ -152,6 +153,8 @@ class SoakReport:
                 lines.append(f"| {r.at} | {r.kind} | {r.fault or '-'} | {error} |")
         if self.person_needed:
             lines += ["", "## Alerts that needed a person", ""] + [f"- {t[:300]}" for t in self.person_needed]
+        if self.problems:
+            lines += ["", "## Not written, not done, quarantined (at the end)", ""] + [f"- {p}" for p in self.problems]
         checks = Counter(c for r in runs for c in r.failing_checks)
         if checks:
             lines += ["", "## Failing checks (runs)", ""] + [f"- {c}: {n}" for c, n in checks.most_common()]

@@ -233,12 +233,27 @@ class Runner:
     def outbox_statuses(self) -> dict[str, int]:
         return {str(s): int(n) for s, n in self._query("SELECT status, count(*) FROM activity_outbox GROUP BY 1")}
 
+    def problems(self) -> list[str]:
+        """Writes that did not go through, activities not done, and records quarantined, with their reasons."""
+        rows = self._query(
+            "SELECT 'write', platform, operation, status, attempts, last_error, CAST(payload AS VARCHAR) FROM outbox "
+            "WHERE status NOT IN ('acknowledged', 'superseded') UNION ALL "
+            "SELECT 'activity', platform, operation, status, attempts, last_error, CAST(payload AS VARCHAR) "
+            "FROM activity_outbox WHERE status <> 'acknowledged' UNION ALL "
+            "SELECT 'quarantined', platform, kind, record_id, 0, reason, '' FROM quarantine WHERE resolved_at IS NULL"
+        )
+        return [
+            f"{what} {platform} {op} {status} x{n}: {(error or '')[:160]} {payload[:140]}".strip()
+            for what, platform, op, status, n, error, payload in rows
+        ]
+
     def held_alerts(self) -> int:
         rows = self._query("SELECT count(*) FROM alerts WHERE severity = 'held'")
         return int(rows[0][0]) if rows else 0
 
     def unrecovered(self) -> list[str]:
         """Faulted runs that failed and whose next run of the same family (extraction or sync) failed too."""
+
         def family(run: RunRecord) -> str:
             return "sync" if run.job == "sync_job" else "extract"
 

@@ -165,7 +165,7 @@ class Fault:
 
 def random_fault(rng: random.Random, sandbox: Sandbox) -> Fault:
     platform = rng.choice(sorted(sandbox.platforms))
-    return Fault(platform, rng.choice(FAULT_STATUSES), rng.choice((0.05, 0.1, 0.2, 0.3)), rng.choice((0, 0, 20)))
+    return Fault(platform, rng.choice(FAULT_STATUSES), rng.choice((0.05, 0.1, 0.2, 0.3, 0.5)), rng.choice((0, 0, 20)))
 
 
 def set_fault(sandbox: Sandbox, fault: Fault | None, platform: str | None = None) -> None:
