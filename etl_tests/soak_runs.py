@@ -153,7 +153,7 @@ class Runner:
 
     # -- runs ----------------------------------------------------------------------------------------------------
     def launch(self, kind: str, job_name: str, tags: dict[str, str], partition_key: str | None = None) -> str:
-        job = self.defs.get_job_def(job_name)
+        job = self.defs.resolve_job_def(job_name)
 
         def execute() -> dg.ExecuteInProcessResult:
             return job.execute_in_process(
