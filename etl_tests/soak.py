@@ -65,7 +65,7 @@ def run_soak(options: SoakOptions, progress: Callable[[str], None] | None = None
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = today - timedelta(days=options.days)
     ticks = options.days * 24
-    backfill_tick = max(ticks // 2 - 12, 12)  # noon of the middle day (of the first, in a short soak)
+    backfill_tick = options.days // 2 * 24 + 12  # noon of the middle day (of the first, in a one-day soak)
     switch_tick = backfill_tick + 3
     with (
         time_machine.travel(start - timedelta(hours=2), tick=True) as clock,

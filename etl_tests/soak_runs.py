@@ -95,7 +95,7 @@ class Runner:
     def tick(self, clock: time_machine.Coordinates, hour: datetime, fault: Fault | None, quiet: bool = False) -> None:
         """Every schedule due in this hour, in cron order, each followed by the sensors (as the daemon's 30 s
         sensor interval does after a run finishes). `fault` is on for this tick's runs only."""
-        due = sorted((m, s) for s in SCHEDULES for m in due_minutes(s, hour))
+        due = sorted(((m, s) for s in SCHEDULES for m in due_minutes(s, hour)), key=lambda pair: pair[0])
         self.fault = fault
         if fault is not None:
             set_fault(self.sandbox, fault)
