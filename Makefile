@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint typecheck unit ui dev sandbox bench bench-plan clean
+.PHONY: install demo test lint typecheck unit ui dev sandbox bench bench-plan soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench: install
 ## make bench-plan: the planning benchmark, 100k and 1M people (writes bench/results/plan.md; not part of `bench`)
 bench-plan: install
 	$(BIN)/python bench/plan_bench.py
+
+## make soak: the acceptance soak, 14 simulated days of schedules, sensors, faults and alerts (writes bench/results/soak.md)
+soak: install
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) .dagster_home data .pytest_cache .mypy_cache .ruff_cache
