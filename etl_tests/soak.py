@@ -49,12 +49,14 @@ class SoakOptions:
 
 def _configs(tmp: Path) -> tuple[str, str]:
     """Every flow on except flow 3 (the starting config), and every flow on (switched to mid-way)."""
-    all_flows = pkg.files("etl_project.sync").joinpath("all_flows_sync.toml").read_text()
+    shipped = pkg.files("etl_project.sync").joinpath("all_flows_sync.toml").read_text()
+    # The guard's shares apply from 5 records, so a soak this small meets the guard when flow 3 is switched on.
+    all_flows = shipped.replace("min_records_for_share = 10", "min_records_for_share = 5")
     before = all_flows.replace(f"{FLOW_SWITCHED_ON} = true", f"{FLOW_SWITCHED_ON} = false")
-    assert before != all_flows
-    path = tmp / "soak_sync.toml"
-    path.write_text(before)
-    return str(path), str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml"))
+    assert before != all_flows != shipped
+    (tmp / "soak_before.toml").write_text(before)
+    (tmp / "soak_all.toml").write_text(all_flows)
+    return str(tmp / "soak_before.toml"), str(tmp / "soak_all.toml")
 
 
 def run_soak(options: SoakOptions, progress: Callable[[str], None] | None = None) -> SoakReport:

@@ -156,14 +156,19 @@ def _writer(platform: str, resources: object) -> tuple[TargetWriter, str]:
     return writer, resource.base_url
 
 
+WHOLESALE_REFUSAL = 3  # refused writes, none acknowledged, before the refusal is the platform's, not one record's
+
+
 def writes_check(report: ExecutionReport | None, blocked: str | None) -> dg.AssetCheckResult:
     """A run whose writes were refused is not green: dead rows or a stop fail the check, with the reason."""
     if blocked:  # the changeset's own check is the ERROR (and the alert); this one only says nothing was sent
         return dg.AssetCheckResult(passed=False, description=blocked, severity=dg.AssetCheckSeverity.WARN)
     assert report is not None
     dead, failed = report.total("dead"), report.total("failed")
-    if report.stopped or (dead and not report.total("acknowledged")):
-        # Nothing got through (credentials refused, budget gone, every write refused): a person is needed.
+    if report.stopped or (dead >= WHOLESALE_REFUSAL and not report.total("acknowledged")):
+        # Nothing got through (credentials refused, budget gone, several writes and every one refused): a person is
+        # needed. One record the platform refuses (a 409 on a number another record holds) is a warning and shows
+        # in the dead_writes check: paging for it again on every plan would be noise.
         why = report.stopped or f"every write was refused: {dead} dead (see sync_log for each reason)"
         return dg.AssetCheckResult(passed=False, description=why, severity=dg.AssetCheckSeverity.ERROR)
     if dead or failed:

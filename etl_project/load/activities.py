@@ -163,15 +163,22 @@ def execute_activities(
         report.counts[(name, "acknowledged")] += 1
         if platform == "sendapp" and row.operation == "create_task" and result_id:
             paired.add(result_id)
-        if row.operation == "send_message":
-            _record_welcome(outbox, row, run_id, welcome)
+        if row.operation == "send_message" and not _record_welcome(outbox, row, run_id, welcome):
+            log(f"sendapp: welcome for {row.person_id} sent; no HighLevel contact to note it on")
     return report
 
 
-def _record_welcome(outbox: ActivityOutbox, row: PendingActivity, run_id: str, welcome: WelcomeFlow) -> None:
-    """A message SendApp accepted is recorded as a HighLevel note (planned now, written by the HighLevel step)."""
+def _record_welcome(outbox: ActivityOutbox, row: PendingActivity, run_id: str, welcome: WelcomeFlow) -> bool:
+    """A message SendApp accepted is recorded as a HighLevel note (planned now, written by the HighLevel step).
+
+    Only for a person HighLevel holds: contacts are written before activities, so one who has no HighLevel
+    contact now (SendApp-only, HighLevel update-only) never will, and a note planned for them would wait forever.
+    The message itself stays in the activity outbox and the sync log either way."""
+    if outbox.parent_id("highlevel", row.person_id) is None:
+        return False
     message = ActivityOp(row.flow, "sendapp", "send_message", row.person_id, row.source_ref, row.payload, row.key)
     outbox.store([welcome_note(message, welcome)], run_id, dry_run=False)
+    return True
 
 
 def metadata_counts(report: ActivityReport) -> dict[str, Any]:
