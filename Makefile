@@ -23,6 +23,8 @@ $(DAGSTER_HOME)/dagster.yaml: etl_project/dagster.yaml
 ## make demo: start the sandbox, run the sync against it, print a summary, stop the sandbox
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m etl_project.demo
+	@echo "\n== steady state: 2 simulated days of hourly and nightly ticks, every flow on, user activity and faults"
+	$(BIN)/python bench/soak.py --days 2 --out bench/results/demo_steady_state.md
 
 ## make test: lint, type-check and run every test (no internet needed)
 test: lint typecheck unit
