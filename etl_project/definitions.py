@@ -12,6 +12,7 @@ from etl_project.defs.extract_factory import OWNER
 from etl_project.defs.health_checks import health_checks
 from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
 from etl_project.defs.load_assets import changeset_asset_checks, changeset_assets, write_assets
+from etl_project.defs.onboarding import onboarding_backfill
 from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
@@ -65,7 +66,7 @@ defs = dg.Definitions(
     asset_checks=[*changeset_asset_checks, *health_checks],
     jobs=[extract_job, sync_job],
     schedules=[hourly_extract, nightly_reconciliation],
-    sensors=[sync_after_extract, alert_on_run_failure, alert_on_failed_checks],
+    sensors=[onboarding_backfill, sync_after_extract, alert_on_run_failure, alert_on_failed_checks],
     resources={
         "highlevel": highlevel_resource(),
         "sendowl": SendOwlResource(

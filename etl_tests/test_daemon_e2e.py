@@ -61,8 +61,17 @@ def test_the_daemon_follows_a_cli_extraction_with_a_sync(small_sandbox: Sandbox,
         "ETL_SYNC_CONFIG": str(config),
     }
     env.pop("ETL_ALERT_WEBHOOK_URL", None)
-    with dg.DagsterInstance.from_config(str(home)):
-        pass  # create the instance's storage once, before two processes race to create it
+    # The extraction comes first (so the onboarding sensor sees an installed project and stays quiet), then the
+    # daemon, which must notice it and follow it with a sync.
+    cli = subprocess.run(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "etl_project.definitions", "--select", "sendowl_products"],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 0, cli.stderr[-2000:]
     log = (tmp_path / "daemon.log").open("w")
     daemon = subprocess.Popen(
         [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
@@ -72,22 +81,6 @@ def test_the_daemon_follows_a_cli_extraction_with_a_sync(small_sandbox: Sandbox,
         stderr=subprocess.STDOUT,
     )
     try:
-        cli = subprocess.run(
-            [
-                str(BIN / "dagster"),
-                "asset",
-                "materialize",
-                "-m",
-                "etl_project.definitions",
-                "--select",
-                "sendowl_products",
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        assert cli.returncode == 0, cli.stderr[-2000:]
         with dg.DagsterInstance.from_config(str(home)) as instance:
 
             def sync_done() -> dg.DagsterRun | None:

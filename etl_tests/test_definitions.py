@@ -18,6 +18,7 @@ def test_definitions_load() -> None:
     assert repo.get_job("extract_job").partitions_def is not None
     assert {s.name for s in repo.schedule_defs} == {"hourly_extract", "nightly_reconciliation"}
     assert {s.name for s in repo.sensor_defs} == {
+        "onboarding_backfill",
         "sync_after_extract",
         "alert_on_run_failure",
         "alert_on_failed_checks",

@@ -9,6 +9,8 @@ from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializa
 from dagster_duckdb import DuckDBResource
 
 from etl_project.definitions import defs
+from etl_project.defs.onboarding import onboarding_backfill
+from etl_project.defs.partitions import daily_partitions
 from etl_project.defs.sendowl_assets import sendowl_customers
 from etl_project.defs.sync_trigger import sync_after_extract
 
@@ -70,3 +72,20 @@ def test_a_running_extraction_is_waited_for(tmp_path: Path) -> None:
         done = _evaluate(instance, waiting.cursor)
         assert isinstance(done, dg.SensorResult) and len(done.run_requests or []) == 1
         assert done.run_requests[0].tags["etl/mode"] == "incremental"
+
+
+def test_a_fresh_install_backfills_every_partition_once(tmp_path: Path) -> None:
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, definitions=defs)
+        result = onboarding_backfill(context)
+        assert isinstance(result, dg.SensorResult)
+        (request,) = result.run_requests or []
+        keys = daily_partitions.get_partition_keys()
+        assert request.tags["dagster/asset_partition_range_start"] == keys[0]
+        assert request.tags["dagster/asset_partition_range_end"] == keys[-1]
+        again = onboarding_backfill(dg.build_sensor_context(instance=instance, cursor=result.cursor, definitions=defs))
+        assert not getattr(again, "run_requests", None), "once, ever"
+        # An instance that already extracted something is not onboarded again.
+        _extract(instance, tmp_path)
+        later = onboarding_backfill(dg.build_sensor_context(instance=instance, definitions=defs))
+        assert not getattr(later, "run_requests", None)
