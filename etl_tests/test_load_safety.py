@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from etl_project.load.safety import is_sandbox_url, judge_mass_change, real_write_refusal
 from etl_project.sync.config import Thresholds, load_config
@@ -64,3 +65,25 @@ def test_a_value_the_sync_wrote_never_beats_a_users_edit() -> None:
     written = {("sendapp", person): {"first_name": ("Ann", at(10, 1))}}
     aware = reconcile(versions, {}, config, written)
     assert aware.golden[person]["first_name"].value == "Hana"
+
+
+def test_approving_updates_never_waves_deletes_through_and_allow_stores_nothing(monkeypatch: Any) -> None:
+    from etl_project.load import guard
+    from etl_project.sync.config import load_config
+    from etl_project.warehouse import approvals
+
+    stored: list[tuple[str, ...]] = []
+    plan = PendingChanges([frozenset({"tags"})] * 40, [f"d{i}" for i in range(60)], 100)
+    monkeypatch.setattr(approvals, "pending_changes", lambda _w, _p: plan)
+    monkeypatch.setattr(approvals, "approved_causes", lambda _w, _p, _c: {c for batch in stored for c in batch})
+    monkeypatch.setattr(approvals, "approve", lambda _w, _p, causes, *_a: stored.append(tuple(causes)))
+    config = load_config()
+    blocked = guard.mass_change_verdict(None, "sendapp", config, {}, "r1")  # type: ignore[arg-type]
+    assert not blocked.passed and blocked.approvable == ("update:tags",)
+    approval = blocked.message.split("etl/approve = ")[1].split()[0]
+    # The updates approved: the deletes are judged next, and block under their own id.
+    deletes = guard.mass_change_verdict(None, "sendapp", config, {"etl/approve": approval}, "r2")  # type: ignore[arg-type]
+    assert not deletes.passed and "deletes 60 of 100" in deletes.message and stored == [("update:tags",)]
+    # "Allow" lets one run through whatever is blocked, and remembers nothing.
+    allowed = guard.mass_change_verdict(None, "sendapp", config, {"etl/allow-mass-change": "true"}, "r3")  # type: ignore[arg-type]
+    assert allowed.passed and stored == [("update:tags",)]

@@ -35,16 +35,17 @@ def quarantine_shares(rows: Sequence[tuple[str, str, int, int]], thresholds: Thr
 
 
 def freshness(rows: Sequence[tuple[str, str, Any, Any]], now: datetime, thresholds: Thresholds) -> Health:
-    """rows: (platform, kind, end of the newest live window, when the newest extraction finished)."""
+    """rows: (platform, kind, when the newest live extraction finished, when the newest extraction of any kind
+    finished). What is only ever read whole (SendOwl products) has no live window: its newest read counts."""
     limit = timedelta(hours=thresholds.max_extract_age_hours)
     stale = []
     details: dict[str, int | float] = {}
-    for platform, kind, live_to, finished_at in rows:
-        newest = min(live_to, now) if live_to is not None else finished_at
+    for platform, kind, live_finished, finished_at in rows:
+        newest = live_finished if live_finished is not None else finished_at
         age = now - newest
         details[f"{platform}.{kind}.hours"] = round(age.total_seconds() / 3600, 2)
         if age > limit:
-            stale.append(f"{platform} {kind}: last live window ended {age.total_seconds() / 3600:.1f} h ago")
+            stale.append(f"{platform} {kind}: last live extraction finished {age.total_seconds() / 3600:.1f} h ago")
     if stale:
         return Health(False, "extraction is not keeping up: " + "; ".join(stale), details)
     if not rows:

@@ -7,9 +7,11 @@ HTTP status or the exception class.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import duckdb
 import httpx
 
 from etl_project.warehouse.sql import load_sql
@@ -59,5 +61,9 @@ def record(warehouse: Warehouse, alert: Alert, delivery_error: str | None) -> No
 def raise_alert(warehouse: Warehouse, url: str | None, alert: Alert) -> str | None:
     """Post it if it is for a person (severity `alert`), and record it either way."""
     error = post(url, alert) if alert.severity == "alert" else None
-    record(warehouse, alert, error)
+    try:
+        record(warehouse, alert, error)
+    except duckdb.Error as exc:
+        # Posted already: failing here would re-run the sensor tick and page the person a second time.
+        logging.getLogger(__name__).warning("alert posted but not recorded: %s", type(exc).__name__)
     return error

@@ -9,12 +9,16 @@ import re
 from typing import cast
 
 import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from etl_project.alerting.policy import decide
 from etl_project.alerting.sink import Alert, raise_alert
+from etl_project.defs.onboarding import ONBOARDING_KEY
 from etl_project.defs.resources import get_warehouse
+
+DONE = (AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED)
 
 
 class AlertResource(dg.ConfigurableResource):
@@ -58,7 +62,9 @@ def _previous_failed(context: dg.RunFailureSensorContext) -> bool:
 )
 def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: AlertResource, duckdb: DuckDBResource) -> None:
     run = context.dagster_run
-    decision = decide(_root_errors(context), _previous_failed(context))
+    # The onboarding backfill is launched once, ever: no later tick retries it, so its failure needs a person.
+    retried = run.tags.get("dagster/run_key") != ONBOARDING_KEY
+    decision = decide(_root_errors(context), _previous_failed(context) or not retried)
     reason = (context.failure_event.message or "the run failed").splitlines()[0][:300]
     link = f"{alerts.ui_url}/runs/{run.run_id}"
     text = f"Sync alert: {run.job_name} run {run.run_id[:8]} failed: {reason} ({decision.why}). {link}"
@@ -94,8 +100,8 @@ def alert_on_failed_checks(
     for key, execution in latest.items():
         name = f"{key.asset_key.to_user_string()}.{key.name}"
         event = execution.event.dagster_event if execution.event else None
-        if event is None or seen.get(name) == execution.id:
-            continue
+        if execution.status not in DONE or event is None or seen.get(name) == execution.id:
+            continue  # planned or running checks have no verdict yet
         seen[name] = execution.id
         evaluation = cast(dg.AssetCheckEvaluation, event.event_specific_data)
         if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:

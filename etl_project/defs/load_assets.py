@@ -165,12 +165,15 @@ def writes_check(report: ExecutionReport | None, blocked: str | None) -> dg.Asse
         return dg.AssetCheckResult(passed=False, description=blocked, severity=dg.AssetCheckSeverity.WARN)
     assert report is not None
     dead, failed = report.total("dead"), report.total("failed")
-    if report.stopped or (dead >= WHOLESALE_REFUSAL and not report.total("acknowledged")):
+    acknowledged = report.total("acknowledged")
+    if report.credentials_refused or (not acknowledged and (report.stopped or dead >= WHOLESALE_REFUSAL)):
         # Nothing got through (credentials refused, budget gone, several writes and every one refused): a person is
         # needed. One record the platform refuses (a 409 on a number another record holds) is a warning and shows
         # in the dead_writes check: paging for it again on every plan would be noise.
         why = report.stopped or f"every write was refused: {dead} dead (see sync_log for each reason)"
         return dg.AssetCheckResult(passed=False, description=why, severity=dg.AssetCheckSeverity.ERROR)
+    if report.stopped:  # the daily budget ran out after some writes: the next day's runs carry on
+        return dg.AssetCheckResult(passed=False, description=report.stopped, severity=dg.AssetCheckSeverity.WARN)
     if dead or failed:
         return dg.AssetCheckResult(
             passed=False,

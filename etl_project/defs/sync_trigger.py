@@ -47,8 +47,8 @@ def _new_extraction_runs(context: dg.SensorEvaluationContext, after: int) -> tup
     newest = after
     for key in keys:
         records = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=10_000
-        ).records
+            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=10_000, ascending=True
+        ).records  # oldest first: a burst beyond the limit is read on the next tick, never skipped
         for record in records:
             runs.add(record.run_id)
             newest = max(newest, record.storage_id)

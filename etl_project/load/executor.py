@@ -33,7 +33,8 @@ FINAL_ERRORS = (ConflictError, InvalidRequestError, NotFoundError, PermissionDen
 class ExecutionReport:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (operation, status) → rows
     adopted: int = 0  # creates answered by finding the record a lost response had made
-    stopped: str | None = None  # why the run stopped early (daily budget), if it did
+    stopped: str | None = None  # why the run stopped early (daily budget, refused credentials), if it did
+    credentials_refused: bool = False
 
     def total(self, status: str) -> int:
         return sum(n for (_, s), n in self.counts.items() if s == status)
@@ -59,6 +60,7 @@ def execute(
             outbox.fail(platform, row, run_id, str(exc), final=False)
             report.counts[(row.operation, "failed")] += 1
             report.stopped = f"{platform}: stopped: {exc}"
+            report.credentials_refused = isinstance(exc, AuthenticationError)
             log(report.stopped)
             break
         except PlatformError as exc:

@@ -17,7 +17,7 @@ from etl_project.warehouse import approvals
 from etl_project.warehouse.store import Warehouse
 
 APPROVE_TAG = "etl/approve"  # value: the approval id a blocked verdict names (several: comma-separated)
-ALLOW_MASS_CHANGE_TAG = "etl/allow-mass-change"  # "true": approve whatever the guard stops in this run
+ALLOW_MASS_CHANGE_TAG = "etl/allow-mass-change"  # "true": let this run through whatever the guard stops (not stored)
 
 
 def config_fingerprint(config: SyncConfig) -> str:
@@ -32,10 +32,12 @@ def approval_id(platform: str, causes: tuple[str, ...], fingerprint: str) -> str
     return f"{platform}-" + hashlib.sha256(f"{fingerprint} {' '.join(causes)}".encode()).hexdigest()[:10]
 
 
-def _tag_approves(tags: Mapping[str, str], approval: str) -> bool:
-    if tags.get(ALLOW_MASS_CHANGE_TAG, "false").strip().lower() not in ("", "false", "0", "no"):
-        return True
-    return approval in {v.strip() for v in tags.get(APPROVE_TAG, "").split(",")}
+def _allows_everything(tags: Mapping[str, str]) -> bool:
+    return tags.get(ALLOW_MASS_CHANGE_TAG, "false").strip().lower() not in ("", "false", "0", "no")
+
+
+def _named_approvals(tags: Mapping[str, str]) -> set[str]:
+    return {v.strip() for v in tags.get(APPROVE_TAG, "").split(",") if v.strip()}
 
 
 def how_to_approve(approval: str) -> str:
@@ -62,13 +64,28 @@ def mass_change_verdict(
 ) -> safety.Verdict:
     fingerprint = config_fingerprint(config)
     approved = approvals.approved_causes(warehouse, platform, fingerprint)
-    verdict = safety.judge_mass_change(approvals.pending_changes(warehouse, platform), config.thresholds, approved)
-    if verdict.passed or not verdict.approvable:
-        return verdict
-    approval = approval_id(platform, verdict.approvable, fingerprint)
-    if _tag_approves(tags, approval):
-        approvals.approve(warehouse, platform, verdict.approvable, fingerprint, run_id, verdict.message)
-        return safety.Verdict(True, f"approved by this run ({approval}): {verdict.message}", verdict.details)
+    changes = approvals.pending_changes(warehouse, platform)
+    granted: list[str] = []
+    # Judge again after each approval: approving the updates must never wave through deletes judged after them.
+    while True:
+        verdict = safety.judge_mass_change(changes, config.thresholds, approved)
+        if verdict.passed or not verdict.approvable:
+            break
+        approval = approval_id(platform, verdict.approvable, fingerprint)
+        if _allows_everything(tags):
+            pass  # this run only: nothing is stored, so the guard asks again next time
+        elif approval in _named_approvals(tags):
+            approvals.approve(warehouse, platform, verdict.approvable, fingerprint, run_id, verdict.message)
+        else:
+            return _blocked(platform, verdict, approval)
+        approved = approved | set(verdict.approvable)
+        granted.append(approval)
+    if granted and verdict.passed:
+        return safety.Verdict(True, f"approved by this run ({', '.join(granted)}): {verdict.message}", verdict.details)
+    return verdict
+
+
+def _blocked(platform: str, verdict: safety.Verdict, approval: str) -> safety.Verdict:
     message = (
         f"{platform}: blocked, nothing is written to {platform} until approved (other targets carry on): "
         f"{verdict.message}. {how_to_approve(approval)}"
