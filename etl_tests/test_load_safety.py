@@ -77,6 +77,11 @@ def test_approving_updates_never_waves_deletes_through_and_allow_stores_nothing(
     monkeypatch.setattr(approvals, "pending_changes", lambda _w, _p: plan)
     monkeypatch.setattr(approvals, "approved_causes", lambda _w, _p, _c: {c for batch in stored for c in batch})
     monkeypatch.setattr(approvals, "approve", lambda _w, _p, causes, *_a: stored.append(tuple(causes)))
+    asked: dict[str, list[str]] = {}
+    monkeypatch.setattr(
+        approvals, "record_block", lambda _w, _p, approval, causes, *_a: asked.update({approval: list(causes)})
+    )
+    monkeypatch.setattr(approvals, "blocked_causes", lambda _w, _p, _c: asked)
     config = load_config()
     blocked = guard.mass_change_verdict(None, "sendapp", config, {}, "r1")  # type: ignore[arg-type]
     assert not blocked.passed and blocked.approvable == ("update:tags",)
@@ -87,3 +92,27 @@ def test_approving_updates_never_waves_deletes_through_and_allow_stores_nothing(
     # "Allow" lets one run through whatever is blocked, and remembers nothing.
     allowed = guard.mass_change_verdict(None, "sendapp", config, {"etl/allow-mass-change": "true"}, "r3")  # type: ignore[arg-type]
     assert allowed.passed and stored == [("update:tags",)]
+
+
+def test_an_approval_launched_after_the_plan_moved_on_still_counts(monkeypatch: Any) -> None:
+    from etl_project.load import guard
+    from etl_project.sync.config import load_config
+    from etl_project.warehouse import approvals
+
+    stored: list[tuple[str, ...]] = []
+    asked: dict[str, list[str]] = {}
+    plan = PendingChanges([frozenset({"tags"})] * 40, [], 100)
+    monkeypatch.setattr(approvals, "pending_changes", lambda _w, _p: plan)
+    monkeypatch.setattr(approvals, "approved_causes", lambda _w, _p, _c: {c for batch in stored for c in batch})
+    monkeypatch.setattr(approvals, "approve", lambda _w, _p, causes, *_a: stored.append(tuple(causes)))
+    monkeypatch.setattr(
+        approvals, "record_block", lambda _w, _p, approval, causes, *_a: asked.update({approval: list(causes)})
+    )
+    monkeypatch.setattr(approvals, "blocked_causes", lambda _w, _p, _c: asked)
+    config = load_config()
+    blocked = guard.mass_change_verdict(None, "sendapp", config, {}, "r1")  # type: ignore[arg-type]
+    approval = blocked.message.split("etl/approve = ")[1].split()[0]
+    # An hour later a user's edits add a field to the plan: the id shown earlier still approves the tags.
+    plan = PendingChanges([frozenset({"tags"})] * 40 + [frozenset({"first_name"})] * 2, [], 100)
+    later = guard.mass_change_verdict(None, "sendapp", config, {"etl/approve": approval}, "r2")  # type: ignore[arg-type]
+    assert later.passed and stored == [("update:tags",)]

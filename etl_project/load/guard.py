@@ -66,6 +66,13 @@ def mass_change_verdict(
     approved = approvals.approved_causes(warehouse, platform, fingerprint)
     changes = approvals.pending_changes(warehouse, platform)
     granted: list[str] = []
+    named = _named_approvals(tags)
+    # An id named by the run but asked for earlier (the plan has moved on since) approves what it was asked for.
+    for earlier, causes in approvals.blocked_causes(warehouse, platform, fingerprint).items():
+        if earlier in named and not set(causes) <= approved:
+            approvals.approve(warehouse, platform, causes, fingerprint, run_id, f"approved as {earlier}")
+            approved = approved | set(causes)
+            granted.append(earlier)
     # Judge again after each approval: approving the updates must never wave through deletes judged after them.
     while True:
         verdict = safety.judge_mass_change(changes, config.thresholds, approved)
@@ -74,9 +81,10 @@ def mass_change_verdict(
         approval = approval_id(platform, verdict.approvable, fingerprint)
         if _allows_everything(tags):
             pass  # this run only: nothing is stored, so the guard asks again next time
-        elif approval in _named_approvals(tags):
+        elif approval in named:
             approvals.approve(warehouse, platform, verdict.approvable, fingerprint, run_id, verdict.message)
         else:
+            approvals.record_block(warehouse, platform, approval, verdict.approvable, fingerprint, verdict.message)
             return _blocked(platform, verdict, approval)
         approved = approved | set(verdict.approvable)
         granted.append(approval)

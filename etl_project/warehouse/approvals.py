@@ -41,3 +41,17 @@ def approve(warehouse: Warehouse, platform: str, causes: Iterable[str], config: 
         for cause in causes:
             params = {"platform": platform, "cause": cause, "config": config, "run_id": run_id, "message": message}
             con.execute(load_sql("insert_guard_approval"), {**params, "now": now})
+
+
+def record_block(
+    warehouse: Warehouse, platform: str, approval: str, causes: Iterable[str], config: str, message: str
+) -> None:
+    params = {"approval": approval, "platform": platform, "config": config, "causes": list(causes)}
+    with warehouse.connect() as con:
+        con.execute(load_sql("insert_guard_block"), {**params, "message": message, "now": datetime.now(UTC)})
+
+
+def blocked_causes(warehouse: Warehouse, platform: str, config: str) -> dict[str, list[str]]:
+    """Every approval id asked for on this target under this configuration, with the causes it stands for."""
+    rows = warehouse.query(load_sql("select_guard_block_causes"), {"platform": platform, "config": config})
+    return {approval: list(causes) for approval, causes in rows}
