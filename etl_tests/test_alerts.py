@@ -4,9 +4,7 @@ second failure in a row when the fault is transient, once per cause for a failin
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +18,15 @@ from etl_project.defs.highlevel_assets import ghl_contacts
 from etl_project.defs.resources import HighLevelResource
 from etl_project.sandbox.server import Sandbox
 from etl_tests.conftest import LOCATION, TOKEN
+from etl_tests.soak_world import Webhook
 
 
 @pytest.fixture
 def hook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A Slack-compatible incoming webhook: records each JSON body posted to it."""
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/secret-part", received
-    server.shutdown()
-    server.server_close()
+    """A Slack-compatible incoming webhook on loopback (the soak's): records each JSON body posted to it."""
+    webhook = Webhook()
+    yield webhook.url, webhook.received
+    webhook.close()
 
 
 def _alerts(db: DuckDBResource) -> list[tuple[Any, ...]]:
@@ -79,7 +64,7 @@ def test_refused_credentials_alert_at_once_without_leaking_secrets(
         _fail_and_alert(instance, wrong, db, url)
     (posted,) = received
     assert "ghl_contacts" in posted["text"] or "failed" in posted["text"]
-    assert "pit-wrong-token" not in posted["text"] and "secret-part" not in json.dumps(_alerts(db))
+    assert "pit-wrong-token" not in posted["text"] and "/services/T000/" not in json.dumps(_alerts(db))
     assert [(k, s, d) for k, s, d, _ in _alerts(db)] == [("run_failure", "alert", True)]
 
 
