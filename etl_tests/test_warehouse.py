@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from etl_project.platforms.validation import Rejected
 from etl_project.warehouse.store import Record, Warehouse, Window
+from etl_tests.bad_input_helpers import make_warehouse
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 WINDOW = Window("2026-11-01", T0, T0 + timedelta(days=1), T0, T0 + timedelta(days=1), "run-1", False)
@@ -20,18 +18,7 @@ WINDOW = Window("2026-11-01", T0, T0 + timedelta(days=1), T0, T0 + timedelta(day
 
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
-    path = str(tmp_path / "w.duckdb")
-
-    @contextmanager
-    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
-        con = duckdb.connect(path)
-        try:
-            yield con
-        finally:
-            con.close()
-
-    wh = Warehouse(connect)
-    wh.ensure_schema()
+    wh = make_warehouse(tmp_path / "w.duckdb")
     wh.ensure_schema()  # DDL is idempotent
     return wh
 
