@@ -12,11 +12,13 @@ extract assets, and flow 3 (SendOwl sales) switched on. At the end: quiet ticks,
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources as pkg
 from pathlib import Path
@@ -45,6 +47,7 @@ class SoakOptions:
     backfill_days: int = 7  # partitions the mid-way UI backfill re-reads
     fast_limits: bool = True  # real rate limits, scaled down (and the clients' pacing with them); else real
     quiet_ticks: int = 3  # calm ticks at the end; the last one must send no writes
+    keep: Path | None = None  # a folder to keep the warehouse and each run's record in, for a post-mortem
 
 
 def _configs(tmp: Path) -> tuple[str, str]:
@@ -120,17 +123,26 @@ def run_soak(options: SoakOptions, progress: Callable[[str], None] | None = None
                     runner.tick(clock, end + timedelta(hours=i), None, quiet=i == options.quiet_ticks - 1)
                 last = [r for r in report.runs if r.kind == "quiet"]
                 report.quiet_writes = {n: sum(r.writes.get(n, 0) for r in last) for n in sandbox.platforms}
+                report.quiet_detail = runner.writes_of([r.run_id for r in last if r.job == "sync_job"])
                 report.duplicates = new_duplicates(seeded, duplicate_groups(sandbox))
                 report.outbox = runner.outbox_statuses()
                 report.problems = runner.problems()
                 report.held_alerts = runner.held_alerts()
                 report.activity, report.refused_activity = dict(users.done), dict(users.refused)
                 report.unrecovered = runner.unrecovered()
+                if options.keep is not None:
+                    _keep(options.keep, Path(tmp) / "warehouse.duckdb", report)
             finally:
                 users.close()
                 webhook.close()
     report.wall_seconds = time.monotonic() - began
     return report
+
+
+def _keep(folder: Path, warehouse: Path, report: SoakReport) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(warehouse, folder / "warehouse.duckdb")
+    (folder / "runs.json").write_text(json.dumps([asdict(r) for r in report.runs], indent=1))
 
 
 def _fast_limits(sandbox: Sandbox) -> None:

@@ -94,6 +94,7 @@ class SoakReport:
     refused_activity: dict[str, int] = field(default_factory=dict)
     outbox: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # writes not done, activities not done, quarantined records
+    quiet_detail: list[str] = field(default_factory=list)  # what the final quiet tick wrote, if anything
     wall_seconds: float = 0.0
 
     @property
@@ -153,8 +154,14 @@ class SoakReport:
                 lines.append(f"| {r.at} | {r.kind} | {r.fault or '-'} | {error} |")
         if self.person_needed:
             lines += ["", "## Alerts that needed a person", ""] + [f"- {t[:300]}" for t in self.person_needed]
+        if self.quiet_detail:
+            lines += ["", "## Written by the final quiet tick", ""] + [f"- {q}" for q in self.quiet_detail]
         if self.problems:
             lines += ["", "## Not written, not done, quarantined (at the end)", ""] + [f"- {p}" for p in self.problems]
+        limited = [r for r in self.runs if r.rate_limited]
+        if limited:
+            lines += ["", "## Runs that met a rate limit", "", "| at | kind | fault | refusals |", "|---|---|---|---|"]
+            lines += [f"| {r.at} | {r.kind} | {r.fault or '-'} | {r.rate_limited} |" for r in limited]
         checks = Counter(c for r in runs for c in r.failing_checks)
         if checks:
             lines += ["", "## Failing checks (runs)", ""] + [f"- {c}: {n}" for c, n in checks.most_common()]

@@ -247,6 +247,19 @@ class Runner:
             for what, platform, op, status, n, error, payload in rows
         ]
 
+    def writes_of(self, run_ids: list[str]) -> list[str]:
+        """The sync log of these runs (what they planned and sent), with each write's payload."""
+        if not run_ids:
+            return []
+        ids = ", ".join(f"'{r}'" for r in run_ids)
+        rows = self._query(
+            "SELECT l.platform, l.operation, l.status, l.target_id, CAST(l.fields_changed AS VARCHAR), "
+            "coalesce(CAST(o.payload AS VARCHAR), CAST(a.payload AS VARCHAR), '') FROM sync_log l "
+            "LEFT JOIN outbox o USING (idempotency_key) LEFT JOIN activity_outbox a USING (idempotency_key) "
+            f"WHERE l.run_id IN ({ids}) ORDER BY l.logged_at"
+        )
+        return [f"{p} {op} {st} {t} {f} {payload[:200]}" for p, op, st, t, f, payload in rows]
+
     def held_alerts(self) -> int:
         rows = self._query("SELECT count(*) FROM alerts WHERE severity = 'held'")
         return int(rows[0][0]) if rows else 0

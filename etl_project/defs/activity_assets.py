@@ -92,6 +92,7 @@ def activity_writes(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                 config.max_write_attempts,
                 config.welcome,
                 context.log.warning,
+                recreates_deleted=platform in config.targets and config.targets[platform].mode == "mirror",
             )
         metadata.update({f"{platform}.{k}": v for k, v in metadata_counts(report).items()})
     return dg.MaterializeResult(metadata=metadata)  # type: ignore[arg-type]

@@ -5,6 +5,8 @@ contact created earlier in the same run is already there. Creates of notes and t
 without a recorded answer (lost, 5xx, unreadable) is looked up by it before anything is created again. A WhatsApp
 message that may have gone out (answer lost, 5xx, timeout, reset, unreadable 2xx) is never re-sent (status
 `unknown`, with the reason); only one that SendApp provably refused (429, 4xx, no connection) is retried next run.
+A write for a person whose contact there was deleted by a user ends `skipped` with the reason, unless the target
+brings deleted records back (mirror mode), where it waits for the new contact.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from etl_project.warehouse.task_pairs import paired_sendapp_tasks
 class ActivityReport:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (flow.operation, status) → rows
     waiting: int = 0  # rows whose contact does not exist yet
+    skipped: int = 0  # rows whose contact was deleted on the platform (not brought back)
     found_after_lost_answer: int = 0
 
 
@@ -120,10 +123,12 @@ def execute_activities(
     max_attempts: int,
     welcome: WelcomeFlow,
     log: Callable[[str], None] = lambda _: None,
+    recreates_deleted: bool = False,
 ) -> ActivityReport:
+    """`recreates_deleted`: the target brings a contact a user deleted back (mirror mode), so its writes wait."""
     report = ActivityReport()
     paired = paired_sendapp_tasks(outbox.warehouse) if platform == "sendapp" else set()
-    parents: dict[str, str | None] = {}  # contacts are written before activities: stable for this call
+    parents: dict[str, tuple[str | None, bool]] = {}  # contacts are written before activities: stable here
     for row in outbox.pending(platform, max_attempts):
         name = f"{row.flow}.{row.operation}"
         if row.operation == "send_message" and row.status == "sent":
@@ -134,8 +139,16 @@ def execute_activities(
             parent: str | None = row.source_ref
         else:
             if row.person_id not in parents:
-                parents[row.person_id] = outbox.parent_id(platform, row.person_id)
-            parent = parents[row.person_id]
+                parents[row.person_id] = outbox.parent(platform, row.person_id)
+            parent, deleted = parents[row.person_id]
+            if deleted and not recreates_deleted:
+                reason = f"the person's {platform} contact {parent} was deleted there; it is not brought back"
+                outbox.result(platform, row, run_id, "skipped", parent, error=reason)
+                report.counts[(name, "skipped")] += 1
+                report.skipped += 1
+                continue
+            if deleted:
+                parent = None
         if parent is None:
             report.waiting += 1  # the contact is not there yet (e.g. its create failed); retried next run
             continue
@@ -184,5 +197,6 @@ def _record_welcome(outbox: ActivityOutbox, row: PendingActivity, run_id: str, w
 def metadata_counts(report: ActivityReport) -> dict[str, Any]:
     out: dict[str, Any] = {f"{name}_{status}": n for (name, status), n in sorted(report.counts.items())}
     out["waiting_for_contact"] = report.waiting
+    out["skipped_contact_deleted"] = report.skipped
     out["found_after_lost_answer"] = report.found_after_lost_answer
     return out

@@ -71,9 +71,16 @@ class ActivityOutbox:
         return [WelcomeFacts(person, phone) for person, phone in rows]
 
     def parent_id(self, platform: str, person: str) -> str | None:
+        """The person's live contact on the platform, if there is one."""
+        found, deleted = self.parent(platform, person)
+        return None if deleted else found
+
+    def parent(self, platform: str, person: str) -> tuple[str | None, bool]:
+        """(contact id, deleted): the person's live contact, else the linked one that was deleted on the platform
+        (deleted = True), else (None, False): not on the platform (yet)."""
         sql = load_sql("select_parent_record").format(table=kind_table(platform, "contacts").table)
         rows = self.warehouse.query(sql, {"platform": platform, "person": person})
-        return str(rows[0][0]) if rows else None
+        return (str(rows[0][0]), bool(rows[0][1])) if rows else (None, False)
 
     # -- plan --------------------------------------------------------------------------------------------------
     def store(self, ops: Sequence[ActivityOp], run_id: str, dry_run: bool) -> list[tuple[str, str, str, str, str]]:
