@@ -1,13 +1,16 @@
 """The acceptance soak (issue #13): what the Dagster daemon drives, hour after simulated hour.
 
 A simulated clock (`time-machine`: the code, the sandbox's record times, the partitions' live window and the
-schedules all read it) moves one hour per tick. Each tick: people use the three platforms; the schedules'
-own evaluation functions are ticked and each run they request is executed for real against the sandbox over
-loopback HTTP; `sync_after_extract` is evaluated and the sync run it requests is executed; the alert sensors are
-evaluated and a person (the harness) reads the webhook: an alert naming an approval id is approved once by
-launching a sync run with `etl/approve`, any other alert counts as "a person was needed". A share of the ticks
-runs with faults injected between the clients and one platform. Mid-way: one UI-style single-run backfill of the
-extract assets, and flow 3 (SendOwl sales) switched on. At the end: quiet ticks, duplicates, 429s, a report.
+schedules all read it) moves one hour per tick. First, onboarding as on a fresh install: the `onboarding_backfill`
+sensor's one run over every partition, then the first sync allowed once (what a person does at install). Each tick:
+people use the three platforms; the schedules' own evaluation functions are ticked and each run they request is
+executed for real against the sandbox over loopback HTTP; `sync_after_extract` is evaluated and the sync run it
+requests is executed; the alert sensors are evaluated and a person (the harness) reads the webhook: an alert
+naming an approval id is approved once by launching a sync run with `etl/approve`, any other alert counts as "a
+person was needed". A share of the ticks runs with faults injected between the clients and one platform (5xx or
+429 answers, truncated or HTML 200s, resets before or after a write is applied, writes applied then answered 5xx,
+429 storms). Mid-way: one UI-style single-run backfill of the extract assets, and flow 3 (SendOwl sales) switched
+on. At the end: quiet ticks, duplicates, 429s, a report.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import httpx
 import time_machine
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from etl_project.defs.partitions import BACKFILL_TAG, MODE_TAG
+from etl_project.defs.partitions import BACKFILL_TAG
 from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
 from etl_project.sandbox.server import Sandbox, SandboxConfig
 from etl_tests.soak_report import SoakReport, duplicate_groups, new_duplicates
@@ -90,7 +93,7 @@ def run_soak(options: SoakOptions, progress: Callable[[str], None] | None = None
                 seeded = duplicate_groups(sandbox)
                 report.seeded_duplicates = {k: len(v) for k, v in seeded.items()}
                 # Onboarding (not part of the soak): the history backfilled once, the first sync allowed once.
-                runner.backfill(start - timedelta(days=91), start, "onboarding", {MODE_TAG: "full"})
+                report.onboarding_runs = len(runner.onboard())  # the sensor's backfill of every partition
                 runner.follow(kind="onboarding", extra_tags={ALLOW_MASS_CHANGE_TAG: "true"})
                 faults = {
                     t: random_fault(rng, sandbox)

@@ -82,6 +82,7 @@ class SoakReport:
     contacts: int
     runs: list[RunRecord] = field(default_factory=list)
     ticks: int = 0
+    onboarding_runs: int = 0  # runs the onboarding sensor requested (exactly one)
     approvals: list[str] = field(default_factory=list)  # approval ids the person gave
     person_needed: list[str] = field(default_factory=list)  # alerts a person got that were not an approval request
     held_alerts: int = 0
@@ -139,7 +140,8 @@ class SoakReport:
             f"faulted runs not recovered by the next tick: {len(self.unrecovered)}",
             f"- approvals needed: {len(self.approvals)} {self.approvals}; other alerts to a person: "
             f"{len(self.person_needed)}; transient failures held (no page): {self.held_alerts}",
-            f"- UI backfill followed by a sync: {self.backfill_followed}",
+            f"- onboarding backfills requested by the sensor: {self.onboarding_runs}; "
+            f"UI backfill followed by a sync: {self.backfill_followed}",
             f"- write requests per platform (soak runs): {self.writes()}",
             f"- final quiet extract + sync write requests: {self.quiet_writes}",
             f"- new duplicates: {self.duplicates} (seeded before the soak: {self.seeded_duplicates})",

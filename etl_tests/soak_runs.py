@@ -15,6 +15,7 @@ from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from etl_project.definitions import defs
 from etl_project.defs.alerts import AlertResource, alert_on_failed_checks, alert_on_run_failure
+from etl_project.defs.onboarding import onboarding_backfill
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.schedules import hourly_extract, nightly_reconciliation
 from etl_project.defs.sync_trigger import AFTER_TAG, sync_after_extract
@@ -67,6 +68,7 @@ class Runner:
         self.resources["alerts"] = AlertResource(webhook_url=webhook.url)
         self.sync_cursor: str | None = None
         self.checks_cursor: str | None = None
+        self.onboarding_cursor: str | None = None
         self.fault: Fault | None = None
         self.defs = defs
         self._definitions: dict[str, dg.Definitions] = {}
@@ -135,6 +137,24 @@ class Runner:
             )
 
         return self._record(kind, execute)
+
+    def onboard(self) -> list[str]:
+        """Tick `onboarding_backfill` as the daemon does on a fresh install and execute the run it requests (one
+        single-run backfill of every partition); ticked again, it must request nothing."""
+        launched = []
+        for _ in range(2):
+            cursor = self.onboarding_cursor
+            context = dg.build_sensor_context(instance=self.instance, cursor=cursor, definitions=self.defs)
+            result = onboarding_backfill(context)
+            if not isinstance(result, dg.SensorResult):
+                continue
+            self.onboarding_cursor = result.cursor or self.onboarding_cursor
+            for request in result.run_requests or []:
+                assert isinstance(request, dg.RunRequest)
+                tags = {**request.tags, "dagster/sensor_name": "onboarding_backfill"}
+                tags["dagster/run_key"] = request.run_key or ""
+                launched.append(self.launch("onboarding", "extract_job", tags))
+        return launched
 
     def follow(self, kind: str, extra_tags: dict[str, str] | None = None) -> list[str]:
         """Tick `sync_after_extract` and execute the sync it requests; the extraction runs each sync follows."""

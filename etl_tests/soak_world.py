@@ -150,32 +150,66 @@ class Users:
 
 @dataclass(frozen=True)
 class Fault:
-    """Faults on one platform for one tick: a share of its requests answered with `status`."""
+    """Faults on one platform for one tick: a share of its requests answered with `status`, or one of the sandbox's
+    other knobs (`kind`): 200s cut short or turned into HTML, connections reset before or after the platform
+    applied the request, writes applied and then answered 5xx, a 429 storm with or without Retry-After."""
 
     platform: str
     status: int
     rate: float
     latency_ms: int = 0
     path: str = ""
+    kind: str = "status"  # status | truncate | non_json | reset | reset_after_apply | apply_then_error | storm
 
     def label(self) -> str:
         where = f" on {self.path}" if self.path else ""
-        return f"{self.platform}: {self.rate:.0%} x {self.status}{where}, +{self.latency_ms} ms"
+        what = {
+            "status": f"x {self.status}",
+            "storm": "x 429 storm" + (" (Retry-After 1 s)" if self.status == 1 else ""),
+            "apply_then_error": f"applied, then x {self.status}",
+        }.get(self.kind, f"x {self.kind}")
+        return f"{self.platform}: {self.rate:.0%} {what}{where}, +{self.latency_ms} ms"
+
+    def knobs(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"latency_ms": self.latency_ms, "error_path": self.path, "fault_path": self.path}
+        if self.kind == "status":
+            return body | {"error_rate": self.rate, "error_status": self.status}
+        if self.kind == "storm":
+            return body | {"rate_limit_storm": self.rate, "storm_retry_after": self.status}
+        if self.kind == "apply_then_error":
+            return body | {"apply_then_error_rate": self.rate, "error_status": self.status}
+        if self.kind in ("reset", "reset_after_apply"):
+            return body | {"reset_rate": self.rate, "reset_after_apply": self.kind == "reset_after_apply"}
+        return body | {f"{self.kind}_rate": self.rate}  # truncate, non_json
+
+
+# Knobs a fault turns back off (the sandbox keeps each one until it is set again).
+FAULTS_OFF = {
+    "error_rate": 0.0, "error_status": 503, "latency_ms": 0, "error_path": "", "fault_path": "",
+    "apply_then_error_rate": 0.0, "truncate_rate": 0.0, "non_json_rate": 0.0, "reset_rate": 0.0,
+    "reset_after_apply": False, "rate_limit_storm": 0.0, "storm_retry_after": 0,
+}  # fmt: skip
+FAULT_KINDS = ("status", "status", "status", "truncate", "non_json", "reset", "reset_after_apply",
+               "apply_then_error", "storm")  # fmt: skip
 
 
 def random_fault(rng: random.Random, sandbox: Sandbox) -> Fault:
     platform = rng.choice(sorted(sandbox.platforms))
-    return Fault(platform, rng.choice(FAULT_STATUSES), rng.choice((0.05, 0.1, 0.2, 0.3, 0.5)), rng.choice((0, 0, 20)))
+    kind = rng.choice(FAULT_KINDS)
+    latency = rng.choice((0, 0, 20))
+    if kind == "status":
+        return Fault(platform, rng.choice(FAULT_STATUSES), rng.choice((0.05, 0.1, 0.2, 0.3, 0.5)), latency)
+    if kind == "storm":  # Retry-After absent (0) or 1 s
+        return Fault(platform, rng.choice((0, 1)), rng.choice((0.2, 0.5)), latency, kind=kind)
+    status = rng.choice((500, 502, 503)) if kind == "apply_then_error" else 200
+    return Fault(platform, status, rng.choice((0.05, 0.1, 0.2)), latency, kind=kind)
 
 
 def set_fault(sandbox: Sandbox, fault: Fault | None, platform: str | None = None) -> None:
-    """Switch `fault` on (POST /_sandbox/faults), or off on `platform` when fault is None."""
+    """Switch `fault` on (POST /_sandbox/faults), or every fault off on `platform` when fault is None."""
     name = fault.platform if fault is not None else platform
     assert name is not None
-    body = {"error_rate": 0.0, "latency_ms": 0, "error_path": "", "error_status": 503}
-    if fault is not None:
-        body = {"error_rate": fault.rate, "latency_ms": fault.latency_ms, "error_path": fault.path}
-        body["error_status"] = fault.status
+    body = FAULTS_OFF | (fault.knobs() if fault is not None else {})
     httpx.post(f"{sandbox.base_url(name)}/_sandbox/faults", json=body, timeout=10).raise_for_status()
 
 

@@ -25,6 +25,12 @@ def test_every_run_without_an_injected_fault_succeeds(report: SoakReport) -> Non
     assert failed == []
 
 
+def test_onboarding_is_one_backfill_requested_by_the_sensor(report: SoakReport) -> None:
+    assert report.onboarding_runs == 1
+    onboarding = [r for r in report.runs if r.kind == "onboarding"]
+    assert [r.job for r in onboarding][:1] == ["extract_job"] and all(r.success for r in onboarding)
+
+
 def test_a_faulted_run_recovers_by_the_next_tick(report: SoakReport) -> None:
     assert report.unrecovered == []
 

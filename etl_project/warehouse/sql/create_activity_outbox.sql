@@ -1,5 +1,6 @@
 -- Activity writes of flows 3, 5 and 6 (tags, tasks, notes, messages, order tags), keyed by their source event so
--- each is stored once, ever. Status: planned → sent → acknowledged | failed | dead | unknown (a message whose
+-- each is stored once, ever. Status: planned → sent → acknowledged | failed | dead | skipped (the contact was
+-- deleted on that platform) | unknown (a message whose
 -- answer was lost: never re-sent, since a second message is worse than a missing one).
 CREATE TABLE IF NOT EXISTS activity_outbox (
     idempotency_key VARCHAR PRIMARY KEY,
