@@ -125,3 +125,47 @@ def test_a_record_is_dated_by_when_it_was_fetched_not_when_its_batch_landed(ware
     warehouse.land_batches([Batch("highlevel", "tasks", WINDOW, [done], fetched_at=fetched + timedelta(hours=1))])
     warehouse.land_batches([Batch("highlevel", "tasks", WINDOW, [task], fetched_at=fetched + timedelta(minutes=30))])
     assert warehouse.query("SELECT completed FROM ghl_tasks") == [(True,)]
+
+
+def test_a_users_edit_on_a_record_the_sync_wrote_earlier_is_not_taken_for_an_echo(warehouse: Warehouse) -> None:
+    """Seen in the 14-day soak: the sync created SendApp 7 as "William Kent" (from a SendOwl buyer), the user renamed
+    him "Kent" → "Bo" on SendApp, and a later write sent only first_name there. The snapshot must not count last_name
+    "Bo" as written by the sync, or the SendOwl sale's old "Kent" wins and both platforms get it written back."""
+    from etl_project.sync.config import load_config
+    from etl_project.sync.reconcile import Version, reconcile
+    from etl_project.warehouse.derived import DerivedTables
+    from etl_project.warehouse.outbox import Outbox, PendingRow
+
+    at = lambda d, h: datetime(2026, 11, d, h, tzinfo=UTC)  # noqa: E731
+    created = {"email": "w@x.io", "phone": "+12125550100", "first_name": "William", "last_name": "Kent"}
+    renamed = {**created, "first_name": "Cy", "last_name": "Bo"}
+    outbox = Outbox(warehouse)
+    person = "p1"
+    outbox.acknowledge(
+        "sendapp", PendingRow("k1", "create", person, None, {}, created, created, 0, False, None), "r1", "7", at(2, 9)
+    )
+    outbox.acknowledge(
+        "sendapp",
+        PendingRow("k2", "update", person, "7", {}, renamed, {"first_name": "Cy"}, 0, False, None),
+        "r2",
+        "7",
+        at(4, 9),
+    )
+    written = DerivedTables(warehouse).written_snapshots()[("sendapp", person)]
+    assert written["last_name"] == ("Kent", at(2, 9)) and written["first_name"] == ("Cy", at(4, 9))
+
+    sa = lambda first, last, t: Version(  # noqa: E731
+        "sendapp", "7", {"email": "w@x.io", "number": "12125550100", "first_name": first, "last_name": last}, t
+    )
+    versions = [
+        Version("sendowl", "o1", {"buyer_email": "w@x.io", "buyer_name": "William Kent"}, at(1, 0)),
+        sa("William", "Kent", at(2, 9)),
+        sa("William", "Bo", at(3, 12)),  # the user's edit on SendApp
+        sa("Cy", "Bo", at(4, 9)),  # the sync's write of a HighLevel edit
+        Version("highlevel", "h1", {"email": "w@x.io", "firstName": "Cy", "lastName": "Bo"}, at(4, 8)),
+    ]
+    links = {("sendapp", "7"): person, ("sendowl", "w@x.io"): person, ("highlevel", "h1"): person}
+    hl_echo = {"last_name": ("Bo", at(4, 8))}  # the sync copied "Bo" to HighLevel, too
+    golden = reconcile(versions, links, load_config(), {("sendapp", person): written, ("highlevel", person): hl_echo})
+    assert golden.golden[person]["last_name"].value == "Bo", "the user's edit stays; the old sale's name does not win"
+    assert golden.golden[person]["first_name"].value == "Cy"

@@ -66,13 +66,15 @@ class DerivedTables:
                 raise
 
     def written_snapshots(self) -> dict[tuple[str, str], dict[str, tuple[Any, datetime | None]]]:
-        """(platform, person) → field → (value the sync wrote there, the target's update time after the write)."""
+        """(platform, person) → field → (value the sync last wrote to it there, the target's time after that write)."""
         with self.warehouse.connect() as con:
             rows = con.execute(load_sql("select_target_snapshots")).fetchall()
         out: dict[tuple[str, str], dict[str, tuple[Any, datetime | None]]] = {}
-        for platform, person, fields, written, version in rows:
-            values = json.loads(fields)
-            out[(platform, person)] = {name: (values.get(name), version) for name in written or []}
+        for platform, person, written in rows:
+            entries = json.loads(written) if written else {}
+            out[(platform, person)] = {
+                name: (value, datetime.fromisoformat(at) if at else None) for name, (value, at) in entries.items()
+            }
         return out
 
     def golden_records(self) -> dict[str, dict[str, Any]]:

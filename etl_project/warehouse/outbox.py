@@ -143,6 +143,7 @@ class Outbox:
                     table = kind_table(platform, "contacts").table
                     con.execute(load_sql("mark_contact_deleted").format(table=table), {"now": now, "id": target_id})
                 else:
+                    at = target_version.isoformat() if target_version else None
                     snapshot = {
                         "platform": platform,
                         "person_id": row.person_id,
@@ -151,6 +152,8 @@ class Outbox:
                         "written": sorted(row.fields),
                         "target_version": target_version,
                         "now": now,
+                        # per field this write sent: what it wrote and when (the target's time), kept per field
+                        "written_values": json.dumps({k: [canonical(row.expected.get(k)), at] for k in row.fields}),
                     }
                     con.execute(load_sql("upsert_target_snapshot"), snapshot)
                 if created and target_id is not None:

@@ -1,6 +1,7 @@
 -- What each target last acknowledged to the sync, per person: the record's golden-field values right after the
--- write (canonical JSON), the target's own update time then (to tell an older extraction from a newer one), and
--- which fields the sync itself wrote (those are not a user's edits).
+-- last write (canonical JSON), the target's own update time then (to tell an older extraction from a newer one), and,
+-- per field the sync itself wrote, the value it wrote and the target's update time after that write (those values
+-- are echoes, not a user's edits; a field keeps the entry of the last write that sent it).
 CREATE TABLE IF NOT EXISTS target_snapshots (
     platform       VARCHAR     NOT NULL,
     person_id      VARCHAR     NOT NULL,
@@ -9,5 +10,8 @@ CREATE TABLE IF NOT EXISTS target_snapshots (
     written        VARCHAR[]   NOT NULL,
     target_version TIMESTAMPTZ,
     acked_at       TIMESTAMPTZ NOT NULL,
+    written_values JSON,       -- {"field": [value written, target update time after that write], ...}
     PRIMARY KEY (platform, person_id)
 );
+-- Warehouses made before written_values existed gain the column (empty: their echoes count as edits until rewritten).
+ALTER TABLE target_snapshots ADD COLUMN IF NOT EXISTS written_values JSON;

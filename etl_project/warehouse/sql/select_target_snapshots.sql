@@ -1,1 +1,1 @@
-SELECT platform, person_id, fields, written, target_version FROM target_snapshots;
+SELECT platform, person_id, written_values FROM target_snapshots;
