@@ -169,3 +169,13 @@ def test_a_users_edit_on_a_record_the_sync_wrote_earlier_is_not_taken_for_an_ech
     golden = reconcile(versions, links, load_config(), {("sendapp", person): written, ("highlevel", person): hl_echo})
     assert golden.golden[person]["last_name"].value == "Bo", "the user's edit stays; the old sale's name does not win"
     assert golden.golden[person]["first_name"].value == "Cy"
+
+
+def test_a_transaction_that_raises_leaves_nothing_behind(warehouse: Warehouse) -> None:
+    with pytest.raises(RuntimeError), warehouse.transaction() as con:
+        con.execute("INSERT INTO flow_state VALUES ('f', now())")
+        raise RuntimeError("a crash between two statements")
+    assert warehouse.query("SELECT count(*) FROM flow_state") == [(0,)]
+    with warehouse.transaction() as con:
+        con.execute("INSERT INTO flow_state VALUES ('f', now())")
+    assert warehouse.query("SELECT count(*) FROM flow_state") == [(1,)]

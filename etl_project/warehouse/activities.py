@@ -91,22 +91,16 @@ class ActivityOutbox:
             dtype=object,
         )
         now = datetime.now(UTC)
-        with self.warehouse.connect() as con:
+        with self.warehouse.transaction() as con:
             con.register("planned", frame)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                if dry_run:
-                    known = {k for (k,) in con.execute("SELECT idempotency_key FROM activity_outbox").fetchall()}
-                    new = [(o.key, o.platform, o.person_id, o.operation, o.flow) for o in ops if o.key not in known]
-                else:
-                    new = con.execute(load_sql("insert_activity_planned"), {"run_id": run_id, "now": now}).fetchall()
-                status = "dry_run" if dry_run else "planned"
-                for key, platform, person, operation, _flow in new:
-                    log_event(con, run_id, platform, person, None, operation, [], status, None, key)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            if dry_run:
+                known = {k for (k,) in con.execute("SELECT idempotency_key FROM activity_outbox").fetchall()}
+                new = [(o.key, o.platform, o.person_id, o.operation, o.flow) for o in ops if o.key not in known]
+            else:
+                new = con.execute(load_sql("insert_activity_planned"), {"run_id": run_id, "now": now}).fetchall()
+            status = "dry_run" if dry_run else "planned"
+            for key, platform, person, operation, _flow in new:
+                log_event(con, run_id, platform, person, None, operation, [], status, None, key)
         return [tuple(r) for r in new]  # type: ignore[misc]
 
     # -- execute -----------------------------------------------------------------------------------------------
@@ -135,15 +129,9 @@ class ActivityOutbox:
         error: str | None = None,
     ) -> None:
         now = datetime.now(UTC)
-        with self.warehouse.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                params = {"key": row.key, "status": status, "result_id": result_id, "error": error, "now": now}
-                con.execute(load_sql("mark_activity_result"), params)
-                if status == "acknowledged" and row.flow == TASK_FLOW:
-                    record_task_write(con, platform, row.operation, row.source_ref, row.payload, result_id, parent_id)
-                log_event(con, run_id, platform, row.person_id, parent_id, row.operation, [], status, error, row.key)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self.warehouse.transaction() as con:
+            params = {"key": row.key, "status": status, "result_id": result_id, "error": error, "now": now}
+            con.execute(load_sql("mark_activity_result"), params)
+            if status == "acknowledged" and row.flow == TASK_FLOW:
+                record_task_write(con, platform, row.operation, row.source_ref, row.payload, result_id, parent_id)
+            log_event(con, run_id, platform, row.person_id, parent_id, row.operation, [], status, error, row.key)

@@ -20,11 +20,9 @@ class DerivedTables:
 
     def rebuild_sendowl_customers(self) -> dict[str, int]:
         """Rebuild the buyer table from current orders (one transaction); returns a few totals for metadata."""
-        with self.warehouse.connect() as con:
-            con.execute("BEGIN TRANSACTION")
+        with self.warehouse.transaction() as con:
             con.execute(load_sql("delete_sendowl_customers"))
             con.execute(load_sql("insert_sendowl_customers"), {"rebuilt_at": datetime.now(UTC)})
-            con.execute("COMMIT")
             row = con.execute(load_sql("summarise_sendowl_customers")).fetchone()
         customers, repeat, refunded = row or (0, 0, 0)
         return {"customers": customers, "repeat_buyers": repeat, "with_refunds": refunded}
@@ -43,27 +41,21 @@ class DerivedTables:
     ) -> None:
         """New links are added (existing ones are never rewritten); the rest is replaced, in one transaction."""
         now = datetime.now(UTC)
-        with self.warehouse.connect() as con:
+        with self.warehouse.transaction() as con:
             con.register("links", links)
             con.register("conflicts", conflicts)
             con.register("golden", golden)
             con.register("current_values", current_values)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(load_sql("upsert_identity_links"), {"linked_at": now})
-                con.execute("DELETE FROM identity_conflicts")
-                if len(conflicts):
-                    con.execute(load_sql("replace_identity_conflicts"), {"detected_at": now})
-                con.execute("DELETE FROM golden_contacts")
-                if len(golden):
-                    con.execute(load_sql("replace_golden_contacts"), {"computed_at": now})
-                con.execute("DELETE FROM contact_values")
-                if len(current_values):
-                    con.execute(load_sql("replace_contact_values"))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            con.execute(load_sql("upsert_identity_links"), {"linked_at": now})
+            con.execute("DELETE FROM identity_conflicts")
+            if len(conflicts):
+                con.execute(load_sql("replace_identity_conflicts"), {"detected_at": now})
+            con.execute("DELETE FROM golden_contacts")
+            if len(golden):
+                con.execute(load_sql("replace_golden_contacts"), {"computed_at": now})
+            con.execute("DELETE FROM contact_values")
+            if len(current_values):
+                con.execute(load_sql("replace_contact_values"))
 
     def written_snapshots(self) -> dict[tuple[str, str], dict[str, tuple[Any, datetime | None]]]:
         """(platform, person) → field → (value the sync last wrote to it there, the target's time after that write)."""

@@ -85,25 +85,19 @@ class Outbox:
         """
         now = datetime.now(UTC)
         new = superseded = 0
-        with self.warehouse.connect() as con:
+        with self.warehouse.transaction() as con:
             con.register("planned", planned)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                if not dry_run:
-                    if len(planned):
-                        rows = con.execute(load_sql("insert_outbox_planned"), {"run_id": run_id, "now": now})
-                        new = len(rows.fetchall())
-                    gone = con.execute(load_sql("supersede_outbox"), {"platform": platform, "now": now}).fetchall()
-                    superseded = len(gone)
-                    for key, person, target_id, operation in gone:
-                        log_event(con, run_id, platform, person, target_id, operation, [], "superseded", None, key)
+            if not dry_run:
                 if len(planned):
-                    status = "dry_run" if dry_run else "planned"
-                    con.execute(load_sql("insert_sync_log_planned"), {"run_id": run_id, "now": now, "status": status})
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+                    rows = con.execute(load_sql("insert_outbox_planned"), {"run_id": run_id, "now": now})
+                    new = len(rows.fetchall())
+                gone = con.execute(load_sql("supersede_outbox"), {"platform": platform, "now": now}).fetchall()
+                superseded = len(gone)
+                for key, person, target_id, operation in gone:
+                    log_event(con, run_id, platform, person, target_id, operation, [], "superseded", None, key)
+            if len(planned):
+                status = "dry_run" if dry_run else "planned"
+                con.execute(load_sql("insert_sync_log_planned"), {"run_id": run_id, "now": now, "status": status})
         return new, superseded
 
     # -- executing -------------------------------------------------------------------------------------------
@@ -133,73 +127,61 @@ class Outbox:
     ) -> None:
         """The target applied the row: mark it, advance the snapshot, link a created record, log — atomically."""
         now = datetime.now(UTC)
-        with self.warehouse.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                result = {"key": row.key, "status": "acknowledged", "target_id": target_id, "error": None, "now": now}
-                con.execute(load_sql("mark_outbox_result"), result)
-                if row.operation == "delete":
-                    con.execute(load_sql("delete_target_snapshot"), {"platform": platform, "person": row.person_id})
-                    table = kind_table(platform, "contacts").table
-                    con.execute(load_sql("mark_contact_deleted").format(table=table), {"now": now, "id": target_id})
-                else:
-                    at = target_version.isoformat() if target_version else None
-                    snapshot = {
-                        "platform": platform,
-                        "person_id": row.person_id,
-                        "target_id": target_id,
-                        "fields": json.dumps({k: canonical(v) for k, v in row.expected.items()}, sort_keys=True),
-                        "written": sorted(row.fields),
-                        "target_version": target_version,
-                        "now": now,
-                        # per field this write sent: what it wrote and when (the target's time), kept per field
-                        "written_values": json.dumps({k: [canonical(row.expected.get(k)), at] for k in row.fields}),
-                    }
-                    con.execute(load_sql("upsert_target_snapshot"), snapshot)
-                if created and target_id is not None:
-                    link = {"platform": platform, "platform_id": target_id, "person_id": row.person_id, "now": now}
-                    con.execute(load_sql("insert_created_link"), link)
-                log_event(
-                    con,
-                    run_id,
-                    platform,
-                    row.person_id,
-                    target_id,
-                    row.operation,
-                    sorted(row.fields),
-                    "acknowledged",
-                    None,
-                    row.key,
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self.warehouse.transaction() as con:
+            result = {"key": row.key, "status": "acknowledged", "target_id": target_id, "error": None, "now": now}
+            con.execute(load_sql("mark_outbox_result"), result)
+            if row.operation == "delete":
+                con.execute(load_sql("delete_target_snapshot"), {"platform": platform, "person": row.person_id})
+                table = kind_table(platform, "contacts").table
+                con.execute(load_sql("mark_contact_deleted").format(table=table), {"now": now, "id": target_id})
+            else:
+                at = target_version.isoformat() if target_version else None
+                snapshot = {
+                    "platform": platform,
+                    "person_id": row.person_id,
+                    "target_id": target_id,
+                    "fields": json.dumps({k: canonical(v) for k, v in row.expected.items()}, sort_keys=True),
+                    "written": sorted(row.fields),
+                    "target_version": target_version,
+                    "now": now,
+                    # per field this write sent: what it wrote and when (the target's time), kept per field
+                    "written_values": json.dumps({k: [canonical(row.expected.get(k)), at] for k in row.fields}),
+                }
+                con.execute(load_sql("upsert_target_snapshot"), snapshot)
+            if created and target_id is not None:
+                link = {"platform": platform, "platform_id": target_id, "person_id": row.person_id, "now": now}
+                con.execute(load_sql("insert_created_link"), link)
+            log_event(
+                con,
+                run_id,
+                platform,
+                row.person_id,
+                target_id,
+                row.operation,
+                sorted(row.fields),
+                "acknowledged",
+                None,
+                row.key,
+            )
 
     def fail(self, platform: str, row: PendingRow, run_id: str, error: str, *, final: bool) -> None:
         now = datetime.now(UTC)
         status = "dead" if final else "failed"
-        with self.warehouse.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                params = {"key": row.key, "status": status, "target_id": None, "error": error, "now": now}
-                con.execute(load_sql("mark_outbox_result"), params)
-                log_event(
-                    con,
-                    run_id,
-                    platform,
-                    row.person_id,
-                    row.target_id,
-                    row.operation,
-                    sorted(row.fields),
-                    status,
-                    error,
-                    row.key,
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self.warehouse.transaction() as con:
+            params = {"key": row.key, "status": status, "target_id": None, "error": error, "now": now}
+            con.execute(load_sql("mark_outbox_result"), params)
+            log_event(
+                con,
+                run_id,
+                platform,
+                row.person_id,
+                row.target_id,
+                row.operation,
+                sorted(row.fields),
+                status,
+                error,
+                row.key,
+            )
 
     # -- reporting -------------------------------------------------------------------------------------------
     def run_log(self, run_id: str, platform: str) -> list[tuple[Any, ...]]:

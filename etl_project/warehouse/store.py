@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -98,6 +98,19 @@ class Warehouse:
         """One short-lived connection (with DuckDB's lock retries when the resource provides them)."""
         return self._connect()
 
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One short-lived connection holding one transaction: committed when the block ends, rolled back if it
+        raises (the only place the warehouse begins, commits or rolls back)."""
+        with self._connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
     def ensure_schema(self) -> None:
         with self._connect() as con:
             for statement in create_statements():
@@ -123,14 +136,8 @@ class Warehouse:
         """
         now = datetime.now(UTC)
         results = []
-        with self._connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                results = [self._land_one(con, batch, now) for batch in batches]
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self.transaction() as con:
+            results = [self._land_one(con, batch, now) for batch in batches]
         return results
 
     def _land_one(self, con: duckdb.DuckDBPyConnection, b: Batch, now: datetime) -> LandResult:
@@ -165,8 +172,7 @@ class Warehouse:
     def record_windows(self, entries: Sequence[LedgerEntry]) -> None:
         """Mark windows complete, after their records landed (a crash in between only means a redo)."""
         finished = datetime.now(UTC)
-        with self._connect() as con:
-            con.execute("BEGIN TRANSACTION")
+        with self.transaction() as con:
             for e in entries:
                 w, r = e.window, e.result
                 con.execute(
@@ -189,7 +195,6 @@ class Warehouse:
                         "finished_at": finished,
                     },
                 )
-            con.execute("COMMIT")
 
     def record_window(self, platform: str, kind: str, window: Window, result: LandResult, requests: int) -> None:
         self.record_windows([LedgerEntry(platform, kind, window, result, requests)])

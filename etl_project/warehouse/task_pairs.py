@@ -96,12 +96,10 @@ def store_agreements(warehouse: Warehouse, agreements: Sequence[tuple[TaskFacts,
     """Record the values both sides of a pair now agree on (a new base, a new generation)."""
     if not agreements:
         return 0
-    with warehouse.connect() as con:
-        con.execute("BEGIN TRANSACTION")
+    with warehouse.transaction() as con:
         for t, base in agreements:
             assert t.sendapp_task_id is not None and t.sendapp_contact_id is not None
             _upsert(con, t.task_id, t.sendapp_task_id, t.sendapp_contact_id, base)
-        con.execute("COMMIT")
     return len(agreements)
 
 
@@ -146,13 +144,11 @@ def supersede_task_updates(warehouse: Warehouse, considered: Sequence[tuple[str,
     if not considered:
         return 0
     frame = pd.DataFrame(list(considered), columns=["source_ref", "idempotency_key"], dtype=object)
-    with warehouse.connect() as con:
+    with warehouse.transaction() as con:
         con.register("considered", frame)
-        con.execute("BEGIN TRANSACTION")
         rows = con.execute(load_sql("supersede_task_updates"), {"now": datetime.now(UTC)}).fetchall()
         for key, platform, person, operation in rows:
             log_event(con, run_id, platform, person, None, operation, [], "superseded", None, key)
-        con.execute("COMMIT")
     return len(rows)
 
 
