@@ -2,7 +2,7 @@
 
 SendApp documents its base URL (the account's domain + `/api`), `X-API-Key` auth and `POST /whatsapp-meta/send`
 (https://sendapp.live/docs). Its contact API is listed as a capability but not published: the paths below are the
-contract this project models (../shared/contracts/sendapp.md). When SendApp publishes its own, only this module
+contract this project models (docs/contracts/sendapp.md). When SendApp publishes its own, only this module
 and `models.py` change.
 """
 

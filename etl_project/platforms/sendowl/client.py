@@ -1,4 +1,4 @@
-"""SendOwl REST API client (https://www.sendowl.com/developers/api; contracts/sendowl.md).
+"""SendOwl REST API client (https://www.sendowl.com/developers/api; docs/contracts/sendowl.md).
 
 Every call goes through `ApiClient.request`; this module knows paths, the bare-array envelopes and SendOwl's two
 quirks: it must be asked for JSON by name, and it blocks (403) a caller that exceeds one request per second instead

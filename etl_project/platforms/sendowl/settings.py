@@ -1,4 +1,4 @@
-"""SendOwl API constants (https://www.sendowl.com/developers/api; see contracts/sendowl.md)."""
+"""SendOwl API constants (https://www.sendowl.com/developers/api; see docs/contracts/sendowl.md)."""
 
 REAL_BASE_URL = "https://www.sendowl.com"  # `https://api.sendowl.com` answers too: the host is configurable
 # The API version is per resource, in the path.

@@ -1,4 +1,4 @@
-"""The HighLevel Contacts API v2 stand-in (paths, envelopes, errors and limits as in contracts/highlevel.md)."""
+"""The HighLevel Contacts API v2 stand-in (paths, envelopes, errors and limits as in docs/contracts/highlevel.md)."""
 
 from __future__ import annotations
 

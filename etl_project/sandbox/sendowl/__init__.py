@@ -1,1 +1,1 @@
-"""The SendOwl stand-in: orders (with their buyers) and products, served as contracts/sendowl.md describes."""
+"""The SendOwl stand-in: orders (with their buyers) and products, served as docs/contracts/sendowl.md describes."""

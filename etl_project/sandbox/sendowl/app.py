@@ -1,4 +1,4 @@
-"""The SendOwl API stand-in (paths, envelopes, errors and IP-style blocking as in contracts/sendowl.md).
+"""The SendOwl API stand-in (paths, envelopes, errors and IP-style blocking as in docs/contracts/sendowl.md).
 
 What every request goes through, in order: HTTP Basic auth (401), the once-per-second rule (403 while the key is
 blocked), the required `Accept: application/json` (415), injected faults, then the routes in `routes.py`.
