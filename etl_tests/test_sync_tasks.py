@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from etl_project.sync.config import TaskFlow
-from etl_project.sync.tasks import TaskFacts, TaskSide, merge_task, task_agreements, task_ops
+from etl_project.sync.tasks import TaskFacts, TaskSide, merge_task, task_agreements, task_ops, unextracted_write
 
 EARLY, LATE = datetime(2026, 11, 2, 9, tzinfo=UTC), datetime(2026, 11, 2, 10, tzinfo=UTC)
 BASE = TaskSide("Call back", "2026-11-05T09:00:00Z", False)
@@ -76,3 +76,12 @@ def test_a_pair_from_before_bases_were_kept_carries_completion_both_ways() -> No
     assert ops(replace(legacy, sendapp=replace(BASE, done=True))) == [("highlevel", {"status": True})]
     assert ops(replace(legacy, highlevel=replace(BASE, done=True))) == [("sendapp", {"status": True})]
     assert ops(replace(legacy, highlevel=replace(BASE, title="New"))) == [("sendapp", {"title": "New"})]
+
+
+def test_a_side_written_since_its_last_extraction_holds_what_was_written() -> None:
+    wrote = {"status": True}
+    assert unextracted_write(wrote, LATE, EARLY) == wrote, "extracted before the write: the write is what it holds"
+    assert unextracted_write(wrote, EARLY, LATE) == {}, "extracted since: the extraction is the truth"
+    assert unextracted_write(wrote, LATE, None) == wrote, "never extracted"
+    assert unextracted_write(None, None, EARLY) == {}
+    assert BASE.with_values(unextracted_write(wrote, LATE, EARLY)).done

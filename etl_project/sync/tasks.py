@@ -36,6 +36,16 @@ class TaskSide:
         return replace(self, **renamed)
 
 
+def unextracted_write(
+    written: dict[str, Any] | None, written_at: datetime | None, extracted_at: datetime | None
+) -> dict[str, Any]:
+    """The values the sync last wrote to a side, while the side's last extraction predates that write (then the
+    side is taken to hold them); once it is extracted again, the extraction is the truth and this is empty."""
+    if written is None or written_at is None or (extracted_at is not None and extracted_at >= written_at):
+        return {}
+    return dict(written)
+
+
 @dataclass(frozen=True)
 class TaskFacts:
     """A HighLevel task and, once the sync made it, its SendApp twin: each side's freshest known values."""

@@ -87,17 +87,21 @@ class Outbox:
         new = superseded = 0
         with self.warehouse.transaction() as con:
             con.register("planned", planned)
+            entered: list[str] = []
             if not dry_run:
                 if len(planned):
                     rows = con.execute(load_sql("insert_outbox_planned"), {"run_id": run_id, "now": now})
-                    new = len(rows.fetchall())
+                    entered = [key for (key,) in rows.fetchall()]
+                    new = len(entered)
                 gone = con.execute(load_sql("supersede_outbox"), {"platform": platform, "now": now}).fetchall()
                 superseded = len(gone)
                 for key, person, target_id, operation in gone:
                     log_event(con, run_id, platform, person, target_id, operation, [], "superseded", None, key)
             if len(planned):
                 status = "dry_run" if dry_run else "planned"
-                con.execute(load_sql("insert_sync_log_planned"), {"run_id": run_id, "now": now, "status": status})
+                # logged once, when the row enters (a row already stored, even dead, is not planned again)
+                params = {"run_id": run_id, "now": now, "status": status, "dry_run": dry_run, "entered": entered}
+                con.execute(load_sql("insert_sync_log_planned"), params)
         return new, superseded
 
     # -- executing -------------------------------------------------------------------------------------------

@@ -291,6 +291,17 @@ class Warehouse:
         with self._connect() as con:
             return con.execute(sql, dict(params or {})).fetchall()
 
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Read rows by column name (the query's aliases), never by position."""
+        with self._connect() as con:
+            return named_rows(con.execute(sql, dict(params or {})))
+
+
+def named_rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """An executed statement's rows as column name → value."""
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
 
 def _subset(params: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {k: params[k] for k in keys}

@@ -1,7 +1,6 @@
 """Flow 4's state in DuckDB: each task pair's merge base and the sync's latest write to each side.
 
-A side the sync wrote to and that has not been extracted since is taken to hold what was written (the extraction
-is older than the write); as soon as it is extracted again, the extraction is the truth.
+Storage only: the rule for a side the sync wrote to and has not extracted since is `sync.tasks.unextracted_write`.
 """
 
 from __future__ import annotations
@@ -13,10 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from etl_project.sync.tasks import TaskFacts, TaskSide
+from etl_project.sync.tasks import TaskFacts, TaskSide, unextracted_write
 from etl_project.warehouse.outbox import log_event
 from etl_project.warehouse.sql import load_sql
-from etl_project.warehouse.store import Warehouse
+from etl_project.warehouse.store import Warehouse, named_rows
 
 TASK_FLOW = "highlevel_tasks_to_sendapp"
 
@@ -33,42 +32,42 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _values(written: Any) -> dict[str, Any]:
-    """A JSON column as DuckDB hands it back (text)."""
-    return dict(json.loads(written) if isinstance(written, str) else written)
+def _json(value: Any) -> dict[str, Any] | None:
+    """A JSON column as DuckDB hands it back (text), or None."""
+    if value is None:
+        return None
+    return dict(json.loads(value) if isinstance(value, str) else value)
 
 
-def _overlay(side: TaskSide, written: Any, written_at: datetime | None, extracted_at: datetime | None) -> TaskSide:
-    """The side as the sync left it, when its last extraction predates the sync's write."""
-    if written is None or written_at is None or (extracted_at is not None and extracted_at >= written_at):
-        return side
-    return side.with_values(_values(written))
+def _side(title: Any, due: Any, done: Any, written: Any, written_at: Any, extracted_at: Any) -> TaskSide:
+    """One side as the sync left it: its extraction, with a write made since laid over it."""
+    side = TaskSide(title or "", iso_utc(due), bool(done))
+    return side.with_values(unextracted_write(_json(written), written_at, extracted_at))
 
 
 def task_facts(warehouse: Warehouse) -> list[TaskFacts]:
     out = []
-    for r in warehouse.query(load_sql("select_task_facts")):
-        (task_id, person, contact, title, due, done, hl_extracted, hl_changed, twin, twin_contact) = r[:10]
-        (seen, sa_title, sa_due, sa_done, sa_updated, sa_extracted) = r[10:16]
-        (paired, b_title, b_due, b_done, generation, hl_written, hl_written_at, sa_written, sa_written_at) = r[16:]
-        highlevel = _overlay(TaskSide(title or "", iso_utc(due), bool(done)), hl_written, hl_written_at, hl_extracted)
+    for r in warehouse.rows(load_sql("select_task_facts")):
+        highlevel = _side(r["title"], r["due"], r["done"], r["hl_written"], r["hl_written_at"], r["hl_extracted"])
         sendapp = None
-        if seen:
-            sendapp = TaskSide(sa_title or "", iso_utc(sa_due), bool(sa_done))
-            sendapp = _overlay(sendapp, sa_written, sa_written_at, sa_extracted)
+        if r["twin_seen"]:
+            sendapp = _side(
+                r["sa_title"], r["sa_due"], r["sa_done"], r["sa_written"], r["sa_written_at"], r["sa_extracted"]
+            )
+        base = TaskSide(r["base_title"] or "", r["base_due"], bool(r["base_done"])) if r["paired"] else None
         out.append(
             TaskFacts(
-                str(task_id),
-                person,
-                str(contact),
+                str(r["task_id"]),
+                r["person_id"],
+                str(r["contact_id"]),
                 highlevel,
-                hl_changed,
-                _text(twin),
-                _text(twin_contact),
+                r["hl_changed"],
+                _text(r["twin"]),
+                _text(r["twin_contact"]),
                 sendapp,
-                sa_updated,
-                TaskSide(b_title or "", b_due, bool(b_done)) if paired else None,
-                int(generation),
+                r["sa_updated"],
+                base,
+                int(r["generation"]),
             )
         )
     return out
@@ -121,22 +120,15 @@ def record_task_write(
         _upsert(con, pair, result_id, parent_id, base, sa_written=written, sa_written_at=now)
         return
     sets = payload.get("sets") or ({"status": True} if operation == "complete_task" else {})
-    row = con.execute(load_sql("select_task_pair"), {"hl_task": pair}).fetchone()
-    if row is None or not sets:
-        return  # a pair from before bases were kept: its next plan records one
-    sa_task, sa_contact, title, due, done, hl_written, hl_at, sa_written, sa_at, hl_extracted, sa_extracted = row
-    base = TaskSide(title or "", due, bool(done)).with_values(sets)
-    side_written, side_at, side_extracted = (
-        (hl_written, hl_at, hl_extracted) if platform == "highlevel" else (sa_written, sa_at, sa_extracted)
-    )
-    pending: dict[str, Any] = {}
-    if side_written is not None and side_at is not None and (side_extracted is None or side_extracted < side_at):
-        pending = _values(side_written)
+    rows = named_rows(con.execute(load_sql("select_task_pair"), {"hl_task": pair}))
+    if not rows or not sets:
+        return  # updates are planned only for a recorded pair; a write that sets nothing moves nothing
+    (r,) = rows
+    base = TaskSide(r["title"] or "", r["due"], bool(r["done"])).with_values(sets)
+    side = "hl" if platform == "highlevel" else "sa"
+    pending = unextracted_write(_json(r[f"{side}_written"]), r[f"{side}_written_at"], r[f"{side}_extracted"])
     written = json.dumps({**pending, **sets})
-    if platform == "highlevel":
-        _upsert(con, pair, sa_task, sa_contact, base, hl_written=written, hl_written_at=now)
-    else:
-        _upsert(con, pair, sa_task, sa_contact, base, sa_written=written, sa_written_at=now)
+    _upsert(con, pair, r["sa_task"], r["sa_contact"], base, **{f"{side}_written": written, f"{side}_written_at": now})
 
 
 def supersede_task_updates(warehouse: Warehouse, considered: Sequence[tuple[str, str | None]], run_id: str) -> int:

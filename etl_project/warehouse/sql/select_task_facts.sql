@@ -1,14 +1,18 @@
 -- HighLevel tasks of people who are also on SendApp, with their SendApp twin (if the sync made one), the pair's
 -- merge base and the sync's latest writes. HighLevel tasks carry no time: a version's change time is when it was
 -- first extracted.
-SELECT t.id, h.person_id, t.contact_id, t.title, t.due_date, coalesce(t.completed, false), t.extracted_at,
+SELECT t.id AS task_id, h.person_id, t.contact_id, t.title, t.due_date AS due, coalesce(t.completed, false) AS done,
+       t.extracted_at AS hl_extracted,
        (SELECT min(r.extracted_at) FROM raw_records r
         WHERE r.platform = 'highlevel' AND r.kind = 'tasks' AND r.record_id = t.id
-          AND r.payload_hash = t.payload_hash) AS highlevel_changed_at,
-       coalesce(p.sendapp_task_id, a.result_id), coalesce(p.sendapp_contact_id, a.parent_id),
-       st.id IS NOT NULL, st.title, st.due_at, st.status = 'done', st.updated_at, st.extracted_at,
-       p.highlevel_task_id IS NOT NULL, p.title, p.due, p.done, coalesce(p.generation, 0),
-       p.highlevel_written, p.highlevel_written_at, p.sendapp_written, p.sendapp_written_at
+          AND r.payload_hash = t.payload_hash) AS hl_changed,
+       coalesce(p.sendapp_task_id, a.result_id) AS twin, coalesce(p.sendapp_contact_id, a.parent_id) AS twin_contact,
+       st.id IS NOT NULL AS twin_seen, st.title AS sa_title, st.due_at AS sa_due, st.status = 'done' AS sa_done,
+       st.updated_at AS sa_updated, st.extracted_at AS sa_extracted,
+       p.highlevel_task_id IS NOT NULL AS paired, p.title AS base_title, p.due AS base_due, p.done AS base_done,
+       coalesce(p.generation, 0) AS generation,
+       p.highlevel_written AS hl_written, p.highlevel_written_at AS hl_written_at,
+       p.sendapp_written AS sa_written, p.sendapp_written_at AS sa_written_at
 FROM ghl_tasks t
 JOIN identity_links h ON h.platform = 'highlevel' AND h.platform_id = t.contact_id
 LEFT JOIN task_pairs p ON p.highlevel_task_id = t.id
