@@ -73,7 +73,7 @@ GENERATE = [
     f"""INSERT INTO target_snapshots SELECT p, person_id, if(p = 'sendapp', sendapp_id, ghl_id),
             json_merge_patch(json_object('email', email, 'first_name', old_first, 'last_name', last_name, 'tags', tags),
                              json_object('phone', phone)),
-            ['email', 'phone', 'first_name', 'last_name', 'tags'], {T0}, {T0}, NULL
+            {T0}, {T0}, NULL
         FROM people, (VALUES ('sendapp'), ('highlevel')) t(p) WHERE NOT is_new AND (p = 'highlevel' OR on_sendapp)""",
 ]
 BARE_JOIN = """SELECT count(*) FROM golden_contacts g

@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from etl_project.load.activities import Clients, execute_activities
 from etl_project.sync.activities import make_op
 from etl_project.sync.config import WelcomeFlow
@@ -54,17 +52,17 @@ def test_writes_for_a_contact_deleted_on_the_platform_end_skipped_with_the_reaso
     assert logged == [("skipped", 2)]
 
 
-@pytest.mark.parametrize("deleted, recreates", [(True, True), (False, False)])
-def test_writes_wait_while_the_contact_may_still_come(tmp_path: Path, deleted: bool, recreates: bool) -> None:
-    """Mirror mode re-creates a deleted contact; a live contact with no client would be sent (not tested here),
-    so the live case is checked through `parent` alone."""
-    outbox = _outbox(tmp_path, deleted=deleted)
-    if not deleted:
-        assert outbox.parent("highlevel", "p-1") == ("hl-1", False)
-        assert outbox.parent_id("highlevel", "p-1") == "hl-1"
-        assert outbox.parent("highlevel", "someone-else") == (None, False)
-        return
+def test_writes_wait_when_the_target_recreates_deleted_contacts(tmp_path: Path) -> None:
+    """Mirror mode re-creates a deleted contact: its writes wait for it."""
+    outbox = _outbox(tmp_path, deleted=True)
     report = execute_activities(outbox, "highlevel", Clients(), "run-1", 5, WelcomeFlow(), recreates_deleted=True)
     assert report.waiting == 2 and report.skipped == 0
     assert [s for s, _ in _statuses(outbox)] == ["planned", "planned"]
     assert outbox.parent_id("highlevel", "p-1") is None
+
+
+def test_a_live_contact_is_the_parent(tmp_path: Path) -> None:
+    outbox = _outbox(tmp_path, deleted=False)
+    assert outbox.parent("highlevel", "p-1") == ("hl-1", False)
+    assert outbox.parent_id("highlevel", "p-1") == "hl-1"
+    assert outbox.parent("highlevel", "someone-else") == (None, False)

@@ -145,7 +145,6 @@ class Outbox:
                     "person_id": row.person_id,
                     "target_id": target_id,
                     "fields": json.dumps({k: canonical(v) for k, v in row.expected.items()}, sort_keys=True),
-                    "written": sorted(row.fields),
                     "target_version": target_version,
                     "now": now,
                     # per field this write sent: what it wrote and when (the target's time), kept per field
