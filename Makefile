@@ -5,7 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint typecheck unit ui dev sandbox bench bench-plan soak clean
+# Parallel pytest workers (pytest-xdist): one per core unless told, e.g. `make test TEST_WORKERS=1`.
+TEST_WORKERS ?= auto
+
+.PHONY: install demo test test-fast lint typecheck unit ui dev sandbox bench bench-plan soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +29,12 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	@echo "\n== steady state: 2 simulated days of hourly and nightly ticks, every flow on, user activity and faults"
 	$(BIN)/python bench/soak.py --days 2 --out bench/results/demo_steady_state.md
 
-## make test: lint, type-check and run every test (no internet needed)
+## make test: lint, type-check and run every test (no internet needed; what CI runs)
 test: lint typecheck unit
+
+## make test-fast: the tests without Dagster end-to-end runs, quick property profile (after every change)
+test-fast: install
+	ETL_TEST_PROFILE=quick $(BIN)/pytest -m "not e2e" -n $(TEST_WORKERS) --dist loadgroup -q
 
 lint: install
 	$(BIN)/ruff check etl_project etl_tests $(wildcard bench)
@@ -37,7 +44,7 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## make ui: the sandbox plus the Dagster UI (http://127.0.0.1:3000) wired to it
 ui: install $(DAGSTER_HOME)/dagster.yaml

@@ -61,6 +61,14 @@ ASSETS = dg.with_source_code_references(
     )
 )
 
+
+def assets_of(group: str) -> list[dg.AssetsDefinition]:
+    """The assets of one group (`extract`, `reconcile`, `load`), in definition order: one list, selected by group."""
+    return [a for a in ASSETS if isinstance(a, dg.AssetsDefinition) and group in a.group_names_by_key.values()]
+
+
+EXTRACT_ASSETS = assets_of("extract")
+
 defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=[*changeset_asset_checks, *health_checks],

@@ -44,6 +44,7 @@ FLOW_SWITCHED_ON = "sendowl_purchases_to_highlevel"  # flow 3, off until mid-way
 @dataclass
 class SoakOptions:
     days: int = 2
+    hours: int = 0  # > 0: a soak this many hours long instead, from 15:00, through midnight and the nightly run
     seed: int = 1
     contacts: int = 20
     fault_share: float = 0.1  # share of ticks with faults injected on one platform
@@ -71,9 +72,12 @@ def run_soak(options: SoakOptions, progress: Callable[[str], None] | None = None
     report = SoakReport(options.days, options.seed, options.contacts)
     began = time.monotonic()
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    start = today - timedelta(days=options.days)
-    ticks = options.days * 24
-    backfill_tick = options.days // 2 * 24 + 12  # noon of the middle day (of the first, in a one-day soak)
+    if options.hours:
+        ticks, start = options.hours, today + timedelta(hours=3 - options.hours)
+        backfill_tick = ticks // 3
+    else:
+        ticks, start = options.days * 24, today - timedelta(days=options.days)
+        backfill_tick = options.days // 2 * 24 + 12  # noon of the middle day (of the first, in a one-day soak)
     switch_tick = backfill_tick + 3
     with (
         time_machine.travel(start - timedelta(hours=2), tick=True) as clock,

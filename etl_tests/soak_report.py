@@ -127,8 +127,9 @@ class SoakReport:
         failed = [r for r in runs if not r.success]
         by_kind = Counter(r.kind for r in runs)
         seconds = sum(r.seconds for r in runs)
+        span = f"{self.days} simulated days" if self.days else f"{self.ticks} simulated hours"
         lines = [
-            f"# Soak: {self.days} simulated days, seed {self.seed}, {self.contacts} seeded contacts",
+            f"# Soak: {span}, seed {self.seed}, {self.contacts} seeded contacts",
             "",
             f"- ticks (simulated hours): {self.ticks}; wall time {self.wall_seconds:.0f} s "
             f"({self.wall_seconds / max(self.ticks, 1):.2f} s per tick; runs {seconds:.0f} s)",

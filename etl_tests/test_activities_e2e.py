@@ -7,6 +7,7 @@ from importlib import resources as pkg
 from typing import Any
 
 import httpx
+import pytest
 
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import SendAppResource, get_warehouse
@@ -18,6 +19,8 @@ from etl_tests.sync_helpers import metadata, reset_stats, sync, write_requests
 from etl_tests.test_reconcile_e2e import rows
 from etl_tests.test_writes_e2e import extract
 
+pytestmark = pytest.mark.e2e
+
 ALL_FLOWS = SyncConfigResource(path=str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml")))
 
 
@@ -26,8 +29,8 @@ def hl_children(sandbox: Sandbox, kind: str) -> list[dict[str, Any]]:
     return [{**c, "contact_id": cid} for cid, by_id in getattr(store, kind).items() for c in by_id.values()]
 
 
+@pytest.mark.usefixtures("history")
 def test_sales_notes_and_welcomes_are_written_once(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    extract(resources, backfill=True)
     first = sync(resources, ALL_FLOWS)
     assert first.success
     meta = metadata(first)
@@ -138,8 +141,8 @@ def test_sales_notes_and_welcomes_are_written_once(sandbox: Sandbox, resources: 
     assert len(sandbox.platforms["sendapp"].store.messages) == 1
 
 
+@pytest.mark.usefixtures("history")
 def test_lost_answers_are_found_not_repeated(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    extract(resources, backfill=True)
     assert sync(resources, ALL_FLOWS).success
     outbox = ActivityOutbox(get_warehouse(resources["duckdb"]))
     # A note whose create went out but whose answer was lost: the next run finds it by its marker.
@@ -171,6 +174,7 @@ def test_lost_answers_are_found_not_repeated(sandbox: Sandbox, resources: dict[s
     assert rows(resources, "SELECT status FROM activity_outbox WHERE idempotency_key = 'k-doubt'") == [("unknown",)]
 
 
+@pytest.mark.usefixtures("history")
 def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sandbox, resources: dict[str, Any]) -> None:
     # A task edited in SendApp does not touch its contact, so only the rotating child sweep sees it: sweep them all.
     from etl_project.defs.resources import SendAppResource
@@ -180,7 +184,6 @@ def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sand
         base_url=sandbox.api_url("sendapp"), api_key=SENDAPP_KEY, min_interval_seconds=0, child_sweep_per_run=1000
     )
     resources = {**resources, "sendapp": sweep_all}
-    extract(resources, backfill=True)
     assert sync(resources, ALL_FLOWS).success
     twins = rows(
         resources,
@@ -236,6 +239,7 @@ def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sand
     assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}, "no ping-pong"
 
 
+@pytest.mark.usefixtures("history")
 def test_an_appointment_change_is_logged_once_more_in_sendapp(sandbox: Sandbox, resources: dict[str, Any]) -> None:
     # Rescheduling an appointment does not touch its contact: the rotating child sweep finds it (here: all of them).
     from etl_project.defs.resources import HighLevelResource
@@ -245,7 +249,6 @@ def test_an_appointment_change_is_logged_once_more_in_sendapp(sandbox: Sandbox, 
         base_url=sandbox.base_url("highlevel"), token=TOKEN, location_id=LOCATION, child_sweep_per_run=1000
     )
     resources = {**resources, "highlevel": sweep_all}
-    extract(resources, backfill=True)
     assert sync(resources, ALL_FLOWS).success
     extract(resources)
     assert sync(resources, ALL_FLOWS).success  # tags flow 3 added in HighLevel reach SendApp one run later

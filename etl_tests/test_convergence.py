@@ -22,14 +22,16 @@ from hypothesis import strategies as st
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
 from etl_project.sandbox.server import Sandbox, SandboxConfig
 from etl_project.sync.sources import golden_values
-from etl_tests.conftest import HEADERS, LOCATION, SENDAPP_KEY, SENDOWL_KEY, SENDOWL_SECRET, TOKEN
+from etl_tests.conftest import HEADERS, LOCATION, QUICK, SENDAPP_KEY, SENDOWL_KEY, SENDOWL_SECRET, TOKEN, examples
 from etl_tests.sync_helpers import reset_stats, sync, write_requests
 from etl_tests.test_extract_e2e import ASSETS, backfill_tags, today
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CONTACT_ASSETS = [a for a in ASSETS if a.key.to_user_string() in {"ghl_contacts", "sendapp_contacts", "sendowl_orders"}]
 KINDS = ["hl_create", "sa_create", "hl_edit", "sa_edit", "sa_email", "hl_delete", "sa_delete", "purchase"]
 NAMES = {"first_name": ("firstName", "first_name"), "last_name": ("lastName", "last_name")}
-ROUNDS = 20
+ROUNDS = 20 if not QUICK else 6
 Op = tuple[str, int, str]
 
 
@@ -220,7 +222,7 @@ late_strategy = st.tuples(
 
 @pytest.mark.timeout(1800)  # two examples of 23 synced rounds each; minutes on a loaded machine
 @settings(
-    max_examples=2,
+    max_examples=examples(2),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

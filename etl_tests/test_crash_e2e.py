@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 
 from etl_project.defs.load_assets import changeset_assets
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
@@ -20,6 +21,8 @@ from etl_project.sandbox.server import Sandbox
 from etl_tests.sync_helpers import metadata, sendapp_contacts, sync
 from etl_tests.test_reconcile_e2e import rows
 from etl_tests.test_writes_e2e import extract
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,8 +44,8 @@ def kill_worker_when(args: list[str], ready: Callable[[], bool], doing: str, pol
     worker.wait()
 
 
+@pytest.mark.usefixtures("history")
 def test_a_killed_write_run_resumes_without_duplicates(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    extract(resources, backfill=True)
     planned = dg.materialize(
         [reconcile_contacts, *changeset_assets], resources={**resources, "sync_config": SyncConfigResource()}
     )
@@ -84,6 +87,7 @@ def test_a_killed_write_run_resumes_without_duplicates(sandbox: Sandbox, resourc
     assert 0 < posts <= creates + 1
 
 
+@pytest.mark.usefixtures("history")
 def test_a_killed_activity_run_resumes_without_duplicate_notes_tasks_or_messages(
     sandbox: Sandbox, resources: dict[str, Any]
 ) -> None:
@@ -94,7 +98,6 @@ def test_a_killed_activity_run_resumes_without_duplicate_notes_tasks_or_messages
     from etl_tests.sync_helpers import SYNC
 
     config = str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml"))
-    extract(resources, backfill=True)
     planned = dg.materialize(
         [a for a in SYNC if a is not activity_writes],
         resources={**resources, "sync_config": SyncConfigResource(path=config)},
@@ -129,6 +132,7 @@ def test_a_killed_activity_run_resumes_without_duplicate_notes_tasks_or_messages
     assert rows(resources, "SELECT count(*) FROM activity_outbox WHERE status = 'sent'") == [(0,)], "none in doubt"
 
 
+@pytest.mark.usefixtures("history")
 def test_a_welcome_run_killed_while_a_message_is_answered_never_sends_it_twice(
     sandbox: Sandbox, resources: dict[str, Any]
 ) -> None:
@@ -141,7 +145,6 @@ def test_a_welcome_run_killed_while_a_message_is_answered_never_sends_it_twice(
     from etl_tests.sync_helpers import SYNC
 
     config = str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml"))
-    extract(resources, backfill=True)
     assert sync(resources, SyncConfigResource(path=config)).success  # the welcome flow's baseline
     numbers = [f"1415555{n:04d}" for n in range(300, 308)]
     with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:

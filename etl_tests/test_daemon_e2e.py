@@ -18,6 +18,8 @@ import pytest
 from etl_project.sandbox.server import Sandbox, SandboxConfig
 from etl_project.sandbox.wiring import sandbox_env
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent
 

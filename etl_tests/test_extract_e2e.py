@@ -5,43 +5,38 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 import httpx
+import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster_duckdb import DuckDBResource
 
-from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts
+from etl_project.definitions import EXTRACT_ASSETS
 from etl_project.defs.partitions import MODE_TAG
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
-from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts
-from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products
 from etl_project.sandbox.server import Sandbox
 from etl_project.warehouse.store import Warehouse
-from etl_tests.conftest import HEADERS, LOCATION, SENDAPP_KEY, SENDOWL_KEY, SENDOWL_SECRET, TOKEN
+from etl_tests.conftest import (
+    HEADERS,
+    LOCATION,
+    SENDAPP_KEY,
+    SENDOWL_KEY,
+    SENDOWL_SECRET,
+    TOKEN,
+    Extracted,
+    backfill_tags,
+    today,
+)
 
-ASSETS = [
-    ghl_contacts,
-    *ghl_child_assets,
-    sendapp_contacts,
-    *sendapp_child_assets,
-    sendowl_orders,
-    sendowl_products,
-    sendowl_customers,
-]
+pytestmark = pytest.mark.e2e
+
+ASSETS = EXTRACT_ASSETS
 PLATFORMS = ("highlevel", "sendapp", "sendowl")
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
-
-
-def backfill_tags(first: date, last: date) -> dict[str, str]:
-    return {ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
 
 
 def db(resources: dict[str, Any]) -> duckdb.DuckDBPyConnection:
@@ -99,9 +94,11 @@ def test_backfill_lands_everything_and_a_rerun_adds_nothing(sandbox: Sandbox, re
         assert con.execute("SELECT count(*) - count(DISTINCT id) FROM ghl_tasks").fetchone() == (0,)
 
 
-def test_bad_email_is_quarantined_with_reason_and_run_succeeds(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    result = dg.materialize(ASSETS, resources=resources, tags=backfill_tags(today() - timedelta(days=91), today()))
-    assert result.success
+@pytest.mark.usefixtures("history")
+def test_bad_email_is_quarantined_with_reason_and_run_succeeds(
+    resources: dict[str, Any], extracted_once: Extracted
+) -> None:
+    result = extracted_once.result
     with db(resources) as con:
         rows = con.execute(
             "SELECT record_id, reason, payload->>'email' FROM quarantine WHERE platform = 'highlevel' "
@@ -116,9 +113,9 @@ def test_bad_email_is_quarantined_with_reason_and_run_succeeds(sandbox: Sandbox,
     assert sendapp_rows and all("email" in r for (r,) in sendapp_rows)
 
 
+@pytest.mark.usefixtures("history")
 def test_live_run_picks_up_an_update_and_moves_the_cursor(sandbox: Sandbox, resources: dict[str, Any]) -> None:
     key = today().isoformat()
-    dg.materialize(ASSETS, resources=resources, tags=backfill_tags(today() - timedelta(days=91), today()))
     with db(resources) as con:
         assert con.execute("SELECT count(*) FROM extract_cursors").fetchone() == (0,), "backfills never move it"
 
@@ -176,8 +173,8 @@ def test_parallel_backfill_runs_share_duckdb_without_lock_failures(sandbox: Sand
         assert con.execute("SELECT count(*) - count(DISTINCT id) FROM ghl_contacts").fetchone() == (0,)
 
 
+@pytest.mark.usefixtures("history")
 def test_rotating_sweep_catches_children_of_unchanged_contacts(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    dg.materialize(ASSETS, resources=resources, tags=backfill_tags(today() - timedelta(days=91), today()))
     with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as api:
         body = {"locationId": LOCATION, "pageLimit": 1, "sort": [{"field": "dateUpdated", "direction": "asc"}]}
         quiet = api.post("/contacts/search", json=body).json()["contacts"][0]  # untouched for weeks
@@ -207,8 +204,9 @@ def test_rotating_sweep_catches_children_of_unchanged_contacts(sandbox: Sandbox,
         assert con.execute("SELECT count(*) FROM ghl_tasks WHERE id = ?", [task_id]).fetchone() == (1,)
 
 
-def test_sendowl_buyers_collapse_by_normalised_email(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    result = dg.materialize(ASSETS, resources=resources, tags=backfill_tags(today() - timedelta(days=91), today()))
+@pytest.mark.usefixtures("history")
+def test_sendowl_buyers_collapse_by_normalised_email(resources: dict[str, Any], extracted_once: Extracted) -> None:
+    result = extracted_once.result
     with db(resources) as con:
         emails = con.execute(
             "SELECT count(DISTINCT lower(trim(buyer_email))) FROM sendowl_orders WHERE buyer_email <> ''"

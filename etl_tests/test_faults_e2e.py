@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 
 from etl_project.sandbox.server import Sandbox
 from etl_project.sync.activities import marker
@@ -17,13 +18,15 @@ from etl_tests.test_extract_e2e import PLATFORMS, landed_plus_quarantined, sandb
 from etl_tests.test_reconcile_e2e import rows
 from etl_tests.test_writes_e2e import extract
 
+pytestmark = pytest.mark.e2e
+
 
 def set_faults(sandbox: Sandbox, name: str, **knobs: Any) -> None:
     httpx.post(f"{sandbox.base_url(name)}/_sandbox/faults", json=knobs).raise_for_status()
 
 
+@pytest.mark.usefixtures("history")
 def test_a_welcome_applied_then_answered_503_is_sent_once(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    extract(resources, backfill=True)
     assert sync(resources, ALL_FLOWS).success  # the welcome flow's baseline
     with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
         body = {"locationId": LOCATION, "firstName": "Wren", "email": "wren@example.com", "phone": "+14155550142"}
@@ -46,8 +49,8 @@ def test_a_welcome_applied_then_answered_503_is_sent_once(sandbox: Sandbox, reso
     assert rows(resources, welcome)[0][0] == "unknown"
 
 
+@pytest.mark.usefixtures("history")
 def test_notes_and_tasks_applied_then_answered_5xx_are_made_once(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    extract(resources, backfill=True)
     hl_store, sa_store = sandbox.platforms["highlevel"].store, sandbox.platforms["sendapp"].store
     before = Counter(
         hl_notes=len(hl_children(sandbox, "notes")),

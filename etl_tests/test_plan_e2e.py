@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from importlib import resources as pkg
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 
 from etl_project.defs.load_assets import changeset_assets
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.sandbox.server import Sandbox
-from etl_tests.test_extract_e2e import ASSETS, backfill_tags, today
+from etl_tests.test_extract_e2e import ASSETS, today
 from etl_tests.test_reconcile_e2e import rows
+
+pytestmark = pytest.mark.e2e
 
 
 def plan(resources: dict[str, Any], config: SyncConfigResource) -> dict[str, Any]:
@@ -26,10 +28,8 @@ def plan(resources: dict[str, Any], config: SyncConfigResource) -> dict[str, Any
     }
 
 
+@pytest.mark.usefixtures("history")
 def test_changesets_are_stored_once_and_only_for_real_differences(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    assert dg.materialize(
-        ASSETS, resources=resources, tags=backfill_tags(today() - timedelta(days=91), today())
-    ).success
     first = plan(resources, SyncConfigResource())
     sendapp, highlevel = first["sendapp_changeset"], first["highlevel_changeset"]
     assert sendapp["create"] > 0, "HighLevel people with a phone or email missing from SendApp are created there"
@@ -50,10 +50,8 @@ def test_changesets_are_stored_once_and_only_for_real_differences(sandbox: Sandb
     assert logged == [("planned", stored)], "each row is logged as planned once, when it enters the outbox"
 
 
+@pytest.mark.usefixtures("history")
 def test_dry_run_logs_and_stores_nothing(sandbox: Sandbox, resources: dict[str, Any], tmp_path: Path) -> None:
-    assert dg.materialize(
-        ASSETS, resources=resources, tags=backfill_tags(today() - timedelta(days=91), today())
-    ).success
     shipped = pkg.files("etl_project.sync").joinpath("default_sync.toml").read_text()
     config = tmp_path / "sync.toml"
     config.write_text(shipped.replace("dry_run = false", "dry_run = true"))
@@ -63,14 +61,12 @@ def test_dry_run_logs_and_stores_nothing(sandbox: Sandbox, resources: dict[str, 
     assert rows(resources, "SELECT DISTINCT status FROM sync_log") == [("dry_run",)]
 
 
+@pytest.mark.usefixtures("history")
 def test_an_edit_in_sendapp_plans_one_highlevel_update(sandbox: Sandbox, resources: dict[str, Any]) -> None:
     import httpx
 
     from etl_tests.conftest import SENDAPP_KEY
 
-    assert dg.materialize(
-        ASSETS, resources=resources, tags=backfill_tags(today() - timedelta(days=91), today())
-    ).success
     plan(resources, SyncConfigResource())
     person, sendapp_id = rows(
         resources,

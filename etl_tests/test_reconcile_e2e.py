@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 import duckdb
 import httpx
+import pytest
 
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.sandbox.server import Sandbox
 from etl_tests.conftest import SENDAPP_KEY
-from etl_tests.test_extract_e2e import ASSETS, backfill_tags, today
+from etl_tests.test_extract_e2e import ASSETS, today
+
+pytestmark = pytest.mark.e2e
 
 EVERYTHING = [*ASSETS, reconcile_contacts]
 
 
 def run(resources: dict[str, Any], **kwargs: Any) -> dg.ExecuteInProcessResult:
-    extract = dg.materialize(ASSETS, resources=resources, **kwargs)
-    assert extract.success
+    """Extract (`kwargs`: the partition or range), then reconcile; without `kwargs`, reconcile only."""
+    if kwargs:
+        assert dg.materialize(ASSETS, resources=resources, **kwargs).success
     result = dg.materialize(
         [reconcile_contacts],
         resources={**resources, "sync_config": SyncConfigResource()},
@@ -34,8 +37,9 @@ def rows(resources: dict[str, Any], sql: str, params: list[Any] | None = None) -
         return con.execute(sql, params or []).fetchall()
 
 
-def test_one_identity_per_person_across_formats_and_a_stable_rerun(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    result = run(resources, tags=backfill_tags(today() - timedelta(days=91), today()))
+@pytest.mark.usefixtures("history")
+def test_one_identity_per_person_across_formats_and_a_stable_rerun(resources: dict[str, Any]) -> None:
+    result = run(resources)
     (meta,) = [
         e.materialization.metadata
         for e in result.get_asset_materialization_events()
@@ -59,13 +63,14 @@ def test_one_identity_per_person_across_formats_and_a_stable_rerun(sandbox: Sand
 
     before_links = rows(resources, "SELECT * EXCLUDE (linked_at) FROM identity_links ORDER BY ALL")
     before_golden = rows(resources, "SELECT * EXCLUDE (computed_at) FROM golden_contacts ORDER BY ALL")
-    run(resources, tags=backfill_tags(today() - timedelta(days=91), today()))
+    run(resources, partition_key=today().isoformat())
     assert rows(resources, "SELECT * EXCLUDE (linked_at) FROM identity_links ORDER BY ALL") == before_links
     assert rows(resources, "SELECT * EXCLUDE (computed_at) FROM golden_contacts ORDER BY ALL") == before_golden
 
 
+@pytest.mark.usefixtures("history")
 def test_conflicting_edits_resolve_by_policy(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    run(resources, tags=backfill_tags(today() - timedelta(days=91), today()))
+    run(resources)
     person, sendapp_id = rows(
         resources,
         """

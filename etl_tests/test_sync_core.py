@@ -13,6 +13,7 @@ from etl_project.sync.config import ConfigError, FieldPolicy, load_config, parse
 from etl_project.sync.golden import FieldValue, merge_person, pick
 from etl_project.sync.identity import MatchInput, resolve
 from etl_project.sync.normalise import normalise_email, normalise_name, normalise_phone, normalise_tags
+from etl_tests.conftest import examples
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -93,7 +94,7 @@ people = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(people, st.randoms(use_true_random=False))
 def test_resolution_is_deterministic_and_never_puts_two_records_of_a_platform_together(
     rows: list[tuple[str, str | None, str | None]], rnd: random.Random

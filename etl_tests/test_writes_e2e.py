@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 import httpx
+import pytest
 
 from etl_project.defs.load_assets import changeset_assets
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
@@ -28,6 +29,8 @@ from etl_tests.sync_helpers import (
 from etl_tests.test_extract_e2e import ASSETS, backfill_tags, today
 from etl_tests.test_reconcile_e2e import rows
 
+pytestmark = pytest.mark.e2e
+
 
 def extract(resources: dict[str, Any], backfill: bool = False) -> None:
     if backfill:
@@ -45,8 +48,8 @@ def config_with(tmp_path: Path, old: str, new: str) -> SyncConfigResource:
     return SyncConfigResource(path=str(path))
 
 
+@pytest.mark.usefixtures("history")
 def test_flows_1_and_2_converge_and_a_quiet_run_sends_zero_writes(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    extract(resources, backfill=True)
     first = sync(resources)
     assert first.success
     meta = metadata(first)
@@ -78,10 +81,10 @@ def test_flows_1_and_2_converge_and_a_quiet_run_sends_zero_writes(sandbox: Sandb
     assert again["sendapp_changeset"]["operations"] == writes["dead"], "only the refused create is planned again"
 
 
+@pytest.mark.usefixtures("history")
 def test_create_in_highlevel_appears_in_sendapp_and_an_edit_in_sendapp_updates_highlevel(
     sandbox: Sandbox, resources: dict[str, Any]
 ) -> None:
-    extract(resources, backfill=True)
     assert sync(resources).success
     extract(resources)
     with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
@@ -115,10 +118,10 @@ def test_create_in_highlevel_appears_in_sendapp_and_an_edit_in_sendapp_updates_h
     assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}, "no ping-pong"
 
 
+@pytest.mark.usefixtures("history")
 def test_dry_run_and_the_mass_change_guard_write_nothing(
     sandbox: Sandbox, resources: dict[str, Any], tmp_path: Path
 ) -> None:
-    extract(resources, backfill=True)
     reset_stats(sandbox)
     dry = sync(resources, config_with(tmp_path, "dry_run = false", "dry_run = true"))
     assert dry.success and write_requests(sandbox)["sendapp"] == 0
@@ -145,8 +148,8 @@ def test_dry_run_and_the_mass_change_guard_write_nothing(
     assert rows(resources, "SELECT count(*) FROM guard_approvals WHERE platform = 'sendapp'")[0][0] >= 1
 
 
+@pytest.mark.usefixtures("history")
 def test_a_create_whose_response_was_lost_is_found_not_duplicated(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    extract(resources, backfill=True)
     planned = dg.materialize(
         [reconcile_contacts, *changeset_assets], resources={**resources, "sync_config": SyncConfigResource()}
     )
@@ -178,10 +181,10 @@ def test_a_create_whose_response_was_lost_is_found_not_duplicated(sandbox: Sandb
     assert link == [(person,)], "the found record is linked to the person it was created for"
 
 
+@pytest.mark.usefixtures("history")
 def test_writes_to_a_real_platform_need_the_opt_in(sandbox: Sandbox, resources: dict[str, Any]) -> None:
     from etl_project.defs.resources import SendAppResource
 
-    extract(resources, backfill=True)
     real = {**resources, "sendapp": SendAppResource(base_url="https://app.sendapp.ai/api", api_key="not-used")}
     result = sync(real)
     assert not result.success
@@ -190,11 +193,11 @@ def test_writes_to_a_real_platform_need_the_opt_in(sandbox: Sandbox, resources: 
     assert rows(resources, "SELECT count(*) FROM outbox WHERE platform = 'sendapp' AND attempts > 0") == [(0,)]
 
 
+@pytest.mark.usefixtures("history")
 def test_a_contact_deleted_in_highlevel_is_deleted_in_sendapp_by_policy(
     sandbox: Sandbox, resources: dict[str, Any], tmp_path: Path
 ) -> None:
     config = config_with(tmp_path, 'mode = "upsert"\ndeletes = "ignore"', 'mode = "upsert"\ndeletes = "delete"')
-    extract(resources, backfill=True)
     assert sync(resources, config).success
     extract(resources)
     person, hl_id, sendapp_id = rows(

@@ -13,7 +13,7 @@ from pydantic import Field
 from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient, OAuthRefreshAuth, TokenStore
 from etl_project.platforms.highlevel.auth import DEFAULT_TOKEN_STORE
 from etl_project.platforms.highlevel.settings import DEFAULT_LOOKBACK_MINUTES, REAL_BASE_URL
-from etl_project.platforms.http import RetryPolicy
+from etl_project.platforms.http import RetryPolicy, tls_context
 from etl_project.platforms.pacing import IntervalPacer, WindowPacer, budget_key, machine_pacer
 from etl_project.platforms.sendapp import SendAppClient
 from etl_project.platforms.sendapp.settings import REAL_BASE_URL as SENDAPP_REAL_BASE_URL
@@ -61,7 +61,7 @@ class HighLevelResource(dg.ConfigurableResource):
             raise dg.DagsterInvariantViolationError(
                 "HighLevel needs HIGHLEVEL_TOKEN, or HIGHLEVEL_CLIENT_ID and HIGHLEVEL_CLIENT_SECRET"
             )
-        http = httpx.Client(base_url=self.base_url, auth=auth, timeout=self.timeout_seconds)
+        http = httpx.Client(base_url=self.base_url, auth=auth, timeout=self.timeout_seconds, verify=tls_context())
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
         # The burst limit is per location: every client of this location on this machine spends one ledger.
         key = budget_key("highlevel", self.base_url, self.location_id)
@@ -97,7 +97,7 @@ class SendAppResource(dg.ConfigurableResource):
     )
 
     def get_client(self) -> SendAppClient:
-        http = httpx.Client(base_url=self.base_url, timeout=self.timeout_seconds)
+        http = httpx.Client(base_url=self.base_url, timeout=self.timeout_seconds, verify=tls_context())
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
         key = budget_key("sendapp", self.base_url, self.api_key)
         pacer = machine_pacer(
@@ -129,7 +129,10 @@ class SendOwlResource(dg.ConfigurableResource):
 
     def get_client(self) -> SendOwlClient:
         http = httpx.Client(
-            base_url=self.base_url, auth=httpx.BasicAuth(self.key, self.secret), timeout=self.timeout_seconds
+            base_url=self.base_url,
+            auth=httpx.BasicAuth(self.key, self.secret),
+            timeout=self.timeout_seconds,
+            verify=tls_context(),
         )
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
         # SendOwl blocks the account for a second request within a second, whichever run process sent it.
@@ -141,8 +144,6 @@ class SendOwlResource(dg.ConfigurableResource):
 
 
 def get_warehouse(duckdb: DuckDBResource) -> Warehouse:
-    """A warehouse whose every transaction opens (with lock retries) and closes its own connection."""
+    """A warehouse whose every transaction opens (with DuckDB's lock retries) and closes its own connection."""
     Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)
-    warehouse = Warehouse(duckdb.get_connection)
-    warehouse.ensure_schema()
-    return warehouse
+    return Warehouse(duckdb.get_connection)  # its first connection brings the schema up to date

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import uvicorn
@@ -25,6 +26,7 @@ from etl_project.sandbox.sendowl.app import rate_limit_settings as sendowl_rate_
 from etl_project.sandbox.sendowl.store import SendOwlSettings, SendOwlStore
 
 API_PREFIX = {"sendapp": "/api"}
+SandboxState = dict[str, dict[str, Any]]  # platform -> store attribute -> value (see Sandbox.snapshot)
 DEFAULT_PORTS = {"highlevel": 8101, "sendowl": 8102, "sendapp": 8103}  # what the CLI binds unless told otherwise
 
 
@@ -163,6 +165,23 @@ class Sandbox:
         app.add_middleware(FaultInjector, faults=faults, stats=stats)  # outermost: outside auth and limits
         self.platforms["sendapp"] = PlatformSandbox("sendapp", app, cfg.sendapp_port, limiter, faults, stats, store)
 
+    def snapshot(self) -> SandboxState:
+        """Every platform's records as they are now (a deep copy), to `restore` into this or another sandbox of the
+        same configuration: tests seed and extract once, then start each test from that state."""
+        return {
+            name: {f.name: copy.deepcopy(getattr(p.store, f.name)) for f in fields(p.store) if f.name != "settings"}
+            for name, p in self.platforms.items()
+        }
+
+    def restore(self, state: SandboxState) -> None:
+        """Put back the records of a `snapshot` (in place: the served apps keep their store objects) and clear the
+        request counters; the fault knobs and rate limits stay as they are."""
+        for name, saved in state.items():
+            platform = self.platforms[name]
+            for attr, value in saved.items():
+                setattr(platform.store, attr, copy.deepcopy(value))
+            platform.stats.reset()
+
     def base_url(self, name: str) -> str:
         """The server's root (the admin surface lives under /_sandbox/ there)."""
         return f"http://{self.config.host}:{self.platforms[name].port}"
@@ -196,7 +215,7 @@ class Sandbox:
 
         self._thread = threading.Thread(target=lambda: asyncio.run(serve_all()), name="sandbox", daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 120  # a hang guard: a busy machine starts servers slowly
         while not all(s.started for s in self._servers):
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("sandbox servers did not start")

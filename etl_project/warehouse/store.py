@@ -6,6 +6,7 @@ and closes it; nothing holds the file across an HTTP call. Batches reach SQL as 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -91,8 +92,22 @@ class LedgerEntry:
 
 
 class Warehouse:
+    """The warehouse's one DuckDB file, reached through short-lived connections (`connect`): a run never holds
+    the file between two transactions, so runs in other processes take turns. The first connection of each
+    `Warehouse` brings the schema up to date: a digest of the DDL is kept in the file, so a current file costs
+    one small read and an old or new one gets the `create_*` statements (all idempotent)."""
+
     def __init__(self, connect: Connect) -> None:
-        self._connect = connect
+        self._open = connect
+        self._schema_checked = False
+
+    @contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._open() as con:
+            if not self._schema_checked:
+                _ensure_schema(con)
+                self._schema_checked = True
+            yield con
 
     def connect(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """One short-lived connection (with DuckDB's lock retries when the resource provides them)."""
@@ -112,9 +127,9 @@ class Warehouse:
             con.execute("COMMIT")
 
     def ensure_schema(self) -> None:
-        with self._connect() as con:
-            for statement in create_statements():
-                con.execute(statement)
+        """Bring the schema up to date now (otherwise the first connection does)."""
+        with self._connect():
+            pass
 
     def land(
         self,
@@ -295,6 +310,21 @@ class Warehouse:
         """Read rows by column name (the query's aliases), never by position."""
         with self._connect() as con:
             return named_rows(con.execute(sql, dict(params or {})))
+
+
+@functools.cache
+def _schema_digest() -> str:
+    return hashlib.sha256("\n;\n".join(create_statements()).encode()).hexdigest()
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    digest = _schema_digest()
+    known = con.execute(load_sql("count_schema_state")).fetchone() == (1,)
+    if known and con.execute(load_sql("select_schema_digest")).fetchall() == [(digest,)]:
+        return
+    for statement in create_statements():  # each idempotent: a crash half-way is finished by the next open
+        con.execute(statement)
+    con.execute(load_sql("replace_schema_digest"), {"digest": digest})
 
 
 def named_rows(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -1,0 +1,2 @@
+DELETE FROM schema_state;
+INSERT INTO schema_state VALUES ($digest);
