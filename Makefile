@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # Parallel pytest workers (pytest-xdist): one per core unless told, e.g. `make test TEST_WORKERS=1`.
 TEST_WORKERS ?= auto
 
-.PHONY: install demo test test-fast lint typecheck unit ui dev sandbox bench bench-plan soak clean
+.PHONY: install demo demo-real-limits demo-steady test test-fast lint typecheck unit ui dev sandbox bench bench-plan soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,17 @@ $(DAGSTER_HOME)/dagster.yaml: etl_project/dagster.yaml
 	@mkdir -p $(DAGSTER_HOME)
 	cp etl_project/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
-## make demo: start the sandbox, run the sync against it, print a summary, stop the sandbox
+## make demo: start the sandbox, run every flow against it (rate limits scaled down), print a summary, stop it
 demo: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m etl_project.demo
-	@echo "\n== steady state: 2 simulated days of hourly and nightly ticks, every flow on, user activity and faults"
-	$(BIN)/python bench/soak.py --days 2 --out bench/results/demo_steady_state.md
+	$(BIN)/python -m etl_project.demo $(DEMO_ARGS)
+
+## make demo-real-limits: the same demo waiting on the platforms' real rate limits (about ten minutes)
+demo-real-limits:
+	$(MAKE) demo DEMO_ARGS=--real-limits
+
+## make demo-steady: 12 simulated hours of schedules, sensors, user activity and faults (writes bench/results/)
+demo-steady: install
+	$(BIN)/python bench/soak.py --days 0 --hours 12 --out bench/results/demo_steady_state.md
 
 ## make test: lint, type-check and run every test (no internet needed; what CI runs)
 test: lint typecheck unit

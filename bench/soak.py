@@ -44,13 +44,16 @@ def expectations(report: SoakReport) -> list[tuple[str, bool]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--hours", type=int, default=0, help="> 0: a soak this many hours long instead of --days")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--contacts", type=int, default=20)
     parser.add_argument("--fault-share", type=float, default=0.1)
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the report is written")
     parser.add_argument("--keep", type=Path, help="a folder to keep the warehouse and the runs in (post-mortem)")
     a = parser.parse_args()
-    options = SoakOptions(days=a.days, seed=a.seed, contacts=a.contacts, fault_share=a.fault_share, keep=a.keep)
+    options = SoakOptions(
+        days=a.days, hours=a.hours, seed=a.seed, contacts=a.contacts, fault_share=a.fault_share, keep=a.keep
+    )
     report = run_soak(options, progress=lambda line: print(line, flush=True))
     checks = expectations(report)
     text = report.summary() + "\n## Expectations\n\n" + "\n".join(f"- [{'x' if ok else ' '}] {e}" for e, ok in checks)

@@ -10,6 +10,7 @@ Runs are recorded in $DAGSTER_HOME, so `make ui` shows them afterwards.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -35,7 +36,7 @@ from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, s
 from etl_project.demo_sync import demo_sync, run_sync  # noqa: E402
 from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG  # noqa: E402
 from etl_project.sandbox.process import SandboxProcess  # noqa: E402
-from etl_project.sandbox.wiring import sandbox_resources  # noqa: E402
+from etl_project.sandbox.wiring import sandbox_resources, scale_down_limits  # noqa: E402
 from etl_project.warehouse.sql import load_sql  # noqa: E402
 from etl_project.warehouse.store import Warehouse  # noqa: E402
 
@@ -75,6 +76,13 @@ def _run(label: str, resources: dict[str, Any], instance: dg.DagsterInstance, **
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--real-limits",
+        action="store_true",
+        help="wait on the stand-ins' modeled rate limits as on the real platforms (minutes longer)",
+    )
+    real_limits = parser.parse_args().real_limits
     contacts = os.environ.get("DEMO_CONTACTS", "30")
     args = [*SandboxProcess.any_free_ports(), "--contacts", contacts, "--rate-limits", "real"]
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -88,11 +96,17 @@ def main() -> int:
     with SandboxProcess(args) as sandbox:
         for name, url in sandbox.base_urls.items():
             print(f"sandbox: {name} at {url}")
+        if real_limits:
+            limits = "the platforms' real rate limits (SendOwl 1 request/s, SendApp 60/min, HighLevel 100/10 s)"
+        else:
+            scale_down_limits({name: sandbox.admin_url(name) for name in PLATFORMS})
+            limits = (
+                "rate limits SCALED DOWN for the demo (SendOwl and SendApp ~25x, HighLevel 10x; --real-limits: real)"
+            )
         print(
-            f"{contacts} seeded HighLevel contacts (the other platforms overlap them), real rate limits; "
-            f"warehouse: {db_path}"
+            f"{contacts} seeded HighLevel contacts (the other platforms overlap them); {limits}; warehouse: {db_path}"
         )
-        resources = sandbox_resources(sandbox.base_urls, db_path)
+        resources = sandbox_resources(sandbox.base_urls, db_path, fast_limits=not real_limits)
         today = datetime.now(UTC).date()
         first = max(today - timedelta(days=91), datetime.fromisoformat(settings.partitions_start_date()).date())
         backfill = {

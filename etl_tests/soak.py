@@ -27,13 +27,13 @@ from importlib import resources as pkg
 from pathlib import Path
 
 import dagster as dg
-import httpx
 import time_machine
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from etl_project.defs.partitions import BACKFILL_TAG
 from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
 from etl_project.sandbox.server import Sandbox, SandboxConfig
+from etl_project.sandbox.wiring import scale_down_limits
 from etl_tests.soak_report import SoakReport, duplicate_groups, new_duplicates
 from etl_tests.soak_runs import Runner
 from etl_tests.soak_world import Users, Webhook, random_fault
@@ -87,7 +87,7 @@ def run_soak(options: SoakOptions, progress: Callable[[str], None] | None = None
         sandbox_config = SandboxConfig(contacts=options.contacts, seed=options.seed, rate_limits="real")
         with Sandbox(sandbox_config) as sandbox:
             if options.fast_limits:
-                _fast_limits(sandbox)
+                scale_down_limits({name: sandbox.base_url(name) for name in sandbox.platforms})
             webhook = Webhook()
             users = Users(sandbox, random.Random(options.seed + 1))
             before_config, all_flows = _configs(Path(tmp))
@@ -150,19 +150,6 @@ def _keep(folder: Path, warehouse: Path, report: SoakReport) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(warehouse, folder / "warehouse.duckdb")
     (folder / "runs.json").write_text(json.dumps([asdict(r) for r in report.runs], indent=1))
-
-
-def _fast_limits(sandbox: Sandbox) -> None:
-    """The real limits, scaled to the simulated clock's pace (ticks follow each other within seconds): SendOwl's
-    one request a second and SendApp's 60 a minute 30 times faster (the clients' pacing is set to match in
-    `Runner`), HighLevel's 100 per 10 s ten times faster (its client reads the budget from the headers)."""
-    limits = {
-        "sendowl": {"burst_max": 1, "interval_ms": 30},
-        "sendapp": {"burst_max": 60, "interval_ms": 2000},
-        "highlevel": {"burst_max": 100, "interval_ms": 1000},
-    }
-    for name, body in limits.items():
-        httpx.post(f"{sandbox.base_url(name)}/_sandbox/rate-limits", json=body, timeout=10).raise_for_status()
 
 
 def _progress_line(report: SoakReport, hour: datetime, began: float) -> str:

@@ -59,12 +59,8 @@ class Runner:
     ) -> None:  # fmt: skip
         self.sandbox, self.instance, self.database = sandbox, instance, database
         self.webhook, self.report, self.options = webhook, report, options
-        self.resources: dict[str, Any] = sandbox_resources({n: sandbox.api_url(n) for n in sandbox.platforms}, database)
-        if options.fast_limits:  # the clients' pacing matches the scaled-down limits of `_fast_limits`
-            for name, interval in (("sendowl", 0.04), ("sendapp", 0.04)):
-                resource = self.resources[name]
-                fields = {k: getattr(resource, k) for k in type(resource).model_fields}
-                self.resources[name] = type(resource)(**{**fields, "min_interval_seconds": interval})
+        urls = {n: sandbox.api_url(n) for n in sandbox.platforms}
+        self.resources: dict[str, Any] = sandbox_resources(urls, database, fast_limits=options.fast_limits)
         self.resources["alerts"] = AlertResource(webhook_url=webhook.url)
         self.sync_cursor: str | None = None
         self.checks_cursor: str | None = None

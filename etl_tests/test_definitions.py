@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,3 +73,19 @@ def test_the_catalog_names_owners_platforms_and_code() -> None:
     # What is rebuilt whole does not pretend to be a daily partition.
     for name in ("sendowl_customers", "sendowl_products"):
         assert repo.asset_graph.get(dg.AssetKey(name)).partitions_def is None
+
+
+def test_the_project_is_a_dg_project(tmp_path: Path) -> None:
+    """`dg check defs` and `dg list defs` work from the root, as the README says."""
+    import subprocess
+    import sys
+
+    dg_cli = Path(sys.executable).parent / "dg"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    checked = subprocess.run([dg_cli, "check", "defs"], cwd=root, env=env, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
+    listed = subprocess.run([dg_cli, "list", "defs", "--json"], cwd=root, env=env, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert '"ghl_contacts"' in listed.stdout and '"sync_job"' in listed.stdout

@@ -8,12 +8,29 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import httpx
 from dagster_duckdb import DuckDBResource
 
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
 from etl_project.sandbox.highlevel.store import HighLevelSettings
 from etl_project.sandbox.sendapp.store import SendAppSettings
 from etl_project.sandbox.sendowl.store import SendOwlSettings
+
+# The real limits scaled down, for runs that must not spend minutes waiting (the demo, the soak's simulated hours):
+# SendOwl's one request a second and SendApp's 60 a minute 25-30 times faster, HighLevel's 100 per 10 s ten times
+# faster (its client reads the budget from the headers). The clients' pacing is scaled to match (`FAST_PACING`).
+FAST_LIMITS = {
+    "sendowl": {"burst_max": 1, "interval_ms": 30},
+    "sendapp": {"burst_max": 60, "interval_ms": 2000},
+    "highlevel": {"burst_max": 100, "interval_ms": 1000},
+}
+FAST_PACING = {"sendowl": 0.04, "sendapp": 0.04}  # seconds between requests, per client
+
+
+def scale_down_limits(admin_urls: dict[str, str]) -> None:
+    """Switch running stand-ins (`admin_urls`: platform -> server root) to `FAST_LIMITS`."""
+    for name, body in FAST_LIMITS.items():
+        httpx.post(f"{admin_urls[name]}/_sandbox/rate-limits", json=body, timeout=10).raise_for_status()
 
 
 def sandbox_env(base_urls: dict[str, str]) -> dict[str, str]:
@@ -31,8 +48,10 @@ def sandbox_env(base_urls: dict[str, str]) -> dict[str, str]:
     }
 
 
-def sandbox_resources(base_urls: dict[str, str], database: str) -> dict[str, Any]:
+def sandbox_resources(base_urls: dict[str, str], database: str, fast_limits: bool = False) -> dict[str, Any]:
+    """Resources for a running sandbox; `fast_limits`: paced for stand-ins switched by `scale_down_limits`."""
     env = sandbox_env(base_urls)
+    pacing = FAST_PACING if fast_limits else {"sendowl": 1.0, "sendapp": 1.0}
     return {
         "highlevel": HighLevelResource(
             base_url=env["HIGHLEVEL_BASE_URL"],
@@ -43,11 +62,13 @@ def sandbox_resources(base_urls: dict[str, str], database: str) -> dict[str, Any
             base_url=env["SENDOWL_BASE_URL"],
             key=env["SENDOWL_KEY"],
             secret=env["SENDOWL_SECRET"],
+            min_interval_seconds=pacing["sendowl"],
         ),
         "sendapp": SendAppResource(
             base_url=env["SENDAPP_BASE_URL"],
             api_key=env["SENDAPP_API_KEY"],
             channel_token=env["SENDAPP_CHANNEL_TOKEN"],
+            min_interval_seconds=pacing["sendapp"],
         ),
         "duckdb": DuckDBResource(database=database),
     }
