@@ -40,7 +40,7 @@ test: lint typecheck unit
 
 ## make test-fast: the tests without Dagster end-to-end runs, quick property profile (after every change)
 test-fast: install
-	ETL_TEST_PROFILE=quick $(BIN)/pytest -m "not e2e" -n $(TEST_WORKERS) --dist loadgroup -q
+	ETL_TEST_PROFILE=quick $(BIN)/pytest -m "not e2e" -n $(TEST_WORKERS) -q
 
 lint: install
 	$(BIN)/ruff check etl_project etl_tests $(wildcard bench)
@@ -50,7 +50,7 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 ## make ui: the sandbox plus the Dagster UI (http://127.0.0.1:3000) wired to it
 ui: install $(DAGSTER_HOME)/dagster.yaml

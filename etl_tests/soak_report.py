@@ -122,6 +122,22 @@ class SoakReport:
             total.update(r.writes)
         return dict(total)
 
+    def expectations(self) -> list[tuple[str, bool]]:
+        """What an unattended soak must show, each with whether it held (the report's closing checklist)."""
+        return [
+            ("every run without an injected fault succeeds", not self.unfaulted_failures),
+            ("a faulted run recovers by the next tick", not self.unrecovered),
+            ("the UI backfill is followed by a sync", bool(self.backfill_followed)),
+            (
+                "at most one approval, after flow 3 is switched on (whether it crosses the guard depends on the data)",
+                len(self.approvals) <= 1,
+            ),
+            ("no other alert needs a person", not self.person_needed),
+            ("the final quiet tick sends 0 writes", not any(self.quiet_writes.values())),
+            ("0 duplicated contacts, tasks, notes or messages", not any(self.duplicates.values())),
+            ("0 x 429 (SendOwl: 0 blocks) from the modeled rate limits", not any(self.rate_limited.values())),
+        ]
+
     def summary(self) -> str:
         runs = self.soak_runs
         failed = [r for r in runs if not r.success]

@@ -9,16 +9,12 @@ from typing import Any
 import httpx
 
 from etl_project.platforms import errors
-from etl_project.platforms.fields import FUTURE_SLACK, parse_instant
+from etl_project.platforms.fields import FUTURE_SLACK, iso_utc, parse_instant
 from etl_project.platforms.http import ApiClient, RetryPolicy
 from etl_project.platforms.pacing import IntervalPacer
 from etl_project.platforms.sendapp import models
 from etl_project.platforms.sendapp import settings as s
 from etl_project.platforms.validation import Parsed, parse_records
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class SendAppClient(ApiClient):
@@ -46,7 +42,7 @@ class SendAppClient(ApiClient):
         the pager stop at `end`."""
         page, previous = 1, None
         while True:
-            params = {s.PARAM_PAGE: page, s.PARAM_PER_PAGE: per_page, s.PARAM_UPDATED_SINCE: _iso(start)}
+            params = {s.PARAM_PAGE: page, s.PARAM_PER_PAGE: per_page, s.PARAM_UPDATED_SINCE: iso_utc(start)}
             body = self.request("GET", s.CONTACTS, params=params).json()
             raws = body.get(s.ENVELOPE) or []
             in_window = [r for r in raws if _in_window(r, end)]
