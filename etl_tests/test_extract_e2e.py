@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -162,11 +163,10 @@ def test_parallel_backfill_runs_share_duckdb_without_lock_failures(sandbox: Sand
     database = str(tmp_path / "shared.duckdb")
     start = today() - timedelta(days=90)
     ranges = [(start + timedelta(days=30 * i), start + timedelta(days=30 * i + 29)) for i in range(3)]
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(3) as pool:
-        outcomes = pool.starmap(
-            _materialize_range, [(url, sendapp, sendowl, database, a.isoformat(), b.isoformat()) for a, b in ranges]
-        )
+    # An executor, not multiprocessing.Pool: a worker that dies raises BrokenProcessPool instead of hanging.
+    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
+        args = [(url, sendapp, sendowl, database, a.isoformat(), b.isoformat()) for a, b in ranges]
+        outcomes = list(pool.map(_materialize_range, *zip(*args, strict=True)))
     assert outcomes == [True, True, True]
     with duckdb.connect(database, read_only=True) as con:
         assert con.execute("SELECT count(*) FROM extract_ledger WHERE kind = 'contacts'").fetchone() == (180,)
