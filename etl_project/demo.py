@@ -29,10 +29,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from etl_project import settings  # noqa: E402
-from etl_project.defs.highlevel_assets import ghl_child_assets, ghl_contacts  # noqa: E402
+from etl_project.definitions import EXTRACT_ASSETS  # noqa: E402
 from etl_project.defs.partitions import MODE_TAG, daily_partitions  # noqa: E402
-from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contacts  # noqa: E402
-from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products  # noqa: E402
 from etl_project.demo_sync import demo_sync, run_sync  # noqa: E402
 from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG  # noqa: E402
 from etl_project.sandbox.process import SandboxProcess  # noqa: E402
@@ -40,15 +38,7 @@ from etl_project.sandbox.wiring import sandbox_resources, scale_down_limits  # n
 from etl_project.warehouse.sql import load_sql  # noqa: E402
 from etl_project.warehouse.store import Warehouse  # noqa: E402
 
-ASSETS = [
-    ghl_contacts,
-    *ghl_child_assets,
-    sendapp_contacts,
-    *sendapp_child_assets,
-    sendowl_orders,
-    sendowl_products,
-    sendowl_customers,
-]
+ASSETS = EXTRACT_ASSETS  # the extract group, as extract_job selects it
 PLATFORMS = ("highlevel", "sendowl", "sendapp")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 

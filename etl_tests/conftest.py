@@ -45,7 +45,7 @@ def history_tags() -> dict[str, str]:
     return backfill_tags(today() - timedelta(days=HISTORY_DAYS), today())
 
 
-def sandbox_resources(sandbox: Sandbox, database: Path) -> dict[str, Any]:
+def resources_for(sandbox: Sandbox, database: Path) -> dict[str, Any]:
     return {
         "highlevel": HighLevelResource(base_url=sandbox.base_url("highlevel"), token=TOKEN, location_id=LOCATION),
         # The sandbox runs with limits off here; pacing is covered by client tests and the benchmark.
@@ -108,9 +108,7 @@ def extracted_once(tmp_path_factory: pytest.TempPathFactory, _state_dir: None) -
     """The 91-day backfill, run once through Dagster: each test that starts from it gets a copy (`extracted`)."""
     folder = tmp_path_factory.mktemp("extracted")
     with Sandbox(SANDBOX) as sb:
-        result = dg.materialize(
-            EXTRACT_ASSETS, resources=sandbox_resources(sb, folder / "w.duckdb"), tags=history_tags()
-        )
+        result = dg.materialize(EXTRACT_ASSETS, resources=resources_for(sb, folder / "w.duckdb"), tags=history_tags())
         assert result.success
         return Extracted(sb.snapshot(), folder / "w.duckdb", result)
 
@@ -152,4 +150,4 @@ def sendapp_url(sandbox: Sandbox) -> str:
 
 @pytest.fixture
 def resources(sandbox: Sandbox, tmp_path: Path) -> dict[str, Any]:
-    return sandbox_resources(sandbox, tmp_path / "warehouse.duckdb")
+    return resources_for(sandbox, tmp_path / "warehouse.duckdb")
