@@ -69,21 +69,3 @@ class DerivedTables:
                 name: (value, datetime.fromisoformat(at) if at else None) for name, (value, at) in entries.items()
             }
         return out
-
-    def golden_records(self) -> dict[str, dict[str, Any]]:
-        """person → golden field values (tags as a set), as `golden_contacts` holds them."""
-        with self.warehouse.connect() as con:
-            rows = con.execute(
-                "SELECT person_id, email, phone, first_name, last_name, tags FROM golden_contacts ORDER BY person_id"
-            ).fetchall()
-        out: dict[str, dict[str, Any]] = {}
-        for person, email, phone, first, last, tags in rows:
-            values = {
-                "email": email,
-                "phone": phone,
-                "first_name": first,
-                "last_name": last,
-                "tags": frozenset(tags or []),
-            }
-            out[person] = {k: v for k, v in values.items() if v not in (None, "")}
-        return out

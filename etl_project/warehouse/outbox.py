@@ -19,7 +19,6 @@ from etl_project.warehouse.store import Warehouse
 from etl_project.warehouse.tables import kind_table
 
 GOLDEN_COLUMNS = ("email", "phone", "first_name", "last_name", "tags")
-PENDING = ("planned", "sent", "failed")
 
 
 @dataclass(frozen=True)
