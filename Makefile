@@ -25,7 +25,7 @@ $(DAGSTER_HOME)/dagster.yaml: etl_project/dagster.yaml
 
 ## make demo: start the sandbox, run every flow against it (rate limits scaled down), print a summary, stop it
 demo: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m etl_project.demo $(DEMO_ARGS)
+	$(BIN)/python -m etl_project.devtools.demo $(DEMO_ARGS)
 
 ## make demo-real-limits: the same demo waiting on the platforms' real rate limits (about ten minutes)
 demo-real-limits:
@@ -54,7 +54,7 @@ unit: install
 
 ## make ui: the sandbox plus the Dagster UI (http://127.0.0.1:3000) wired to it
 ui: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m etl_project.devui
+	$(BIN)/python -m etl_project.devtools.devui
 
 ## make dev: the Dagster UI against the platforms configured in the environment or .env (real credentials)
 dev: install $(DAGSTER_HOME)/dagster.yaml

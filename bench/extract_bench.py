@@ -28,10 +28,10 @@ from pathlib import Path
 import duckdb
 import httpx
 
+from etl_project.devtools.process import SandboxProcess
 from etl_project.extract.runs import extract_children, extract_updated
 from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient
 from etl_project.sandbox.highlevel.store import HighLevelSettings
-from etl_project.sandbox.process import SandboxProcess
 from etl_project.warehouse.store import Warehouse, Window
 
 RESULTS = Path(__file__).parent / "results" / "extract.md"

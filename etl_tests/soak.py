@@ -31,9 +31,9 @@ import time_machine
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from etl_project.defs.partitions import BACKFILL_TAG
+from etl_project.devtools.wiring import scale_down_limits
 from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
 from etl_project.sandbox.server import Sandbox, SandboxConfig
-from etl_project.sandbox.wiring import scale_down_limits
 from etl_tests.soak_report import SoakReport, duplicate_groups, new_duplicates
 from etl_tests.soak_runs import Runner
 from etl_tests.soak_world import Users, Webhook, random_fault

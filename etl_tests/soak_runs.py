@@ -19,9 +19,9 @@ from etl_project.defs.onboarding import onboarding_backfill
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.schedules import hourly_extract, nightly_reconciliation
 from etl_project.defs.sync_trigger import AFTER_TAG, sync_after_extract
+from etl_project.devtools.wiring import sandbox_resources
 from etl_project.load.guard import APPROVE_TAG
 from etl_project.sandbox.server import Sandbox
-from etl_project.sandbox.wiring import sandbox_resources
 from etl_tests.soak_report import RunRecord, SoakReport, counters
 from etl_tests.soak_world import APPROVAL, Fault, Webhook, set_fault
 from etl_tests.test_extract_e2e import ASSETS as EXTRACT_ASSETS

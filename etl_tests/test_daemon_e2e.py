@@ -15,8 +15,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from etl_project.devtools.wiring import sandbox_env
 from etl_project.sandbox.server import Sandbox, SandboxConfig
-from etl_project.sandbox.wiring import sandbox_env
 
 pytestmark = pytest.mark.e2e
 

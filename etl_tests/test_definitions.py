@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+import etl_project
 from etl_project.definitions import defs
+from etl_project.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from etl_project.defs.schedules import hourly_extract, nightly_reconciliation
+
+PRODUCT = ("definitions.py", "defs", "load", "extract", "sync", "warehouse", "platforms")
 
 
 def test_definitions_load() -> None:
@@ -89,3 +95,34 @@ def test_the_project_is_a_dg_project(tmp_path: Path) -> None:
     listed = subprocess.run([dg_cli, "list", "defs", "--json"], cwd=root, env=env, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr
     assert '"ghl_contacts"' in listed.stdout and '"sync_job"' in listed.stdout
+
+
+def test_the_partition_range_tags_are_the_ones_dagster_reads() -> None:
+    assert (PARTITION_RANGE_START_TAG, PARTITION_RANGE_END_TAG) == (
+        ASSET_PARTITION_RANGE_START_TAG,
+        ASSET_PARTITION_RANGE_END_TAG,
+    )
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_the_product_imports_neither_the_people_tools_nor_the_sandbox_extra() -> None:
+    root = Path(etl_project.__file__).parent
+    files = [p for part in PRODUCT for p in ([root / part] if part.endswith(".py") else (root / part).rglob("*.py"))]
+    assert len(files) > 40
+    for path in files:
+        bad = {
+            name
+            for name in _imports(path)
+            if name.split(".")[0] in {"fastapi", "uvicorn", "faker"}
+            or name.startswith(("etl_project.devtools", "etl_project.sandbox"))
+        }
+        assert not bad, f"{path.relative_to(root)} imports {sorted(bad)}"

@@ -59,7 +59,6 @@ def test_an_agreement_moves_the_base_and_each_generation_keys_its_own_writes() -
     renamed = replace(BASE, title="Call Ann")
     same = replace(PAIR, highlevel=renamed, sendapp=renamed)
     assert ops(same) == [] and merge_task(same, TaskFlow()).agreed == renamed
-    assert task_agreements([replace(PAIR, base=None)], TaskFlow()) == [(replace(PAIR, base=None), BASE)]
     changed = replace(PAIR, highlevel=replace(BASE, done=True))
     assert task_ops([changed], TaskFlow())[0].key == task_ops([changed], TaskFlow())[0].key, "stable per state"
     later = replace(changed, generation=4)
@@ -69,13 +68,6 @@ def test_an_agreement_moves_the_base_and_each_generation_keys_its_own_writes() -
 def test_a_title_or_due_date_cleared_in_sendapp_is_not_sent_to_highlevel_which_requires_both() -> None:
     cleared = replace(PAIR, sendapp=replace(BASE, title="", due=None, done=True))
     assert ops(cleared) == [("highlevel", {"status": True})]
-
-
-def test_a_pair_from_before_bases_were_kept_carries_completion_both_ways() -> None:
-    legacy = replace(PAIR, base=None)
-    assert ops(replace(legacy, sendapp=replace(BASE, done=True))) == [("highlevel", {"status": True})]
-    assert ops(replace(legacy, highlevel=replace(BASE, done=True))) == [("sendapp", {"status": True})]
-    assert ops(replace(legacy, highlevel=replace(BASE, title="New"))) == [("sendapp", {"title": "New"})]
 
 
 def test_a_side_written_since_its_last_extraction_holds_what_was_written() -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from etl_project.platforms.validation import Rejected
-from etl_project.warehouse.store import Record, Warehouse, Window
+from etl_project.warehouse import sql as sql_files
+from etl_project.warehouse.store import Record, Warehouse, Window, _schema_digest
 from etl_tests.bad_input_helpers import make_warehouse
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -179,3 +180,34 @@ def test_a_transaction_that_raises_leaves_nothing_behind(warehouse: Warehouse) -
     with warehouse.transaction() as con:
         con.execute("INSERT INTO flow_state VALUES ('f', now())")
     assert warehouse.query("SELECT count(*) FROM flow_state") == [(1,)]
+
+
+def test_sql_files_are_found_by_name_in_their_stage_folder_and_the_digest_covers_every_create_file() -> None:
+    root = Path(sql_files.__file__).parent / "sql"
+    files = sorted(root.glob("*/*.sql"))
+    assert not list(root.glob("*.sql")), "every SQL file sits in a stage folder"
+    names = [f.stem for f in files]
+    assert len(names) == len(set(names)), "a name is unique across the folders"
+    for f in files:
+        assert sql_files.load_sql(f.stem) == f.read_text()
+    creates = sorted(f for f in files if f.stem.startswith("create_"))
+    assert {f.parent.name for f in creates} == {"schema"}
+    assert sql_files.create_statements() == [f.read_text() for f in sorted(creates, key=lambda f: f.name)]
+    _schema_digest.cache_clear()
+    assert _schema_digest() == _schema_digest.__wrapped__(), "stable: the same DDL, the same digest"
+    with pytest.raises(LookupError, match="no SQL file"):
+        sql_files.load_sql("select_nothing_at_all")
+
+
+def test_a_repeated_sql_file_name_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for folder in ("extract", "reconcile"):
+        (tmp_path / "sql" / folder).mkdir(parents=True)
+        (tmp_path / "sql" / folder / "select_twice.sql").write_text("SELECT 1;")
+    monkeypatch.setattr(sql_files.resources, "files", lambda _package: tmp_path)
+    sql_files._index.cache_clear()
+    try:
+        with pytest.raises(LookupError, match="unique"):
+            sql_files._index()
+    finally:
+        monkeypatch.undo()
+        sql_files._index.cache_clear()

@@ -4,9 +4,8 @@ extracted (the schedules read only recent windows) and no partition shows as mis
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from etl_project.defs.partitions import MODE_TAG, daily_partitions
+from etl_project.defs.partitions import MODE_TAG, daily_partitions, partition_range_tags
 from etl_project.defs.schedules import extract_job
 from etl_project.defs.sync_trigger import EXTRACT
 
@@ -29,9 +28,5 @@ def onboarding_backfill(context: dg.SensorEvaluationContext) -> dg.SensorResult 
     if any(context.instance.get_latest_materialization_event(key) is not None for key in keys):
         return dg.SensorResult(skip_reason="extract assets already materialized: nothing to onboard", cursor="done")
     partitions = daily_partitions.get_partition_keys()
-    tags = {
-        ASSET_PARTITION_RANGE_START_TAG: partitions[0],
-        ASSET_PARTITION_RANGE_END_TAG: partitions[-1],
-        MODE_TAG: "full",
-    }
+    tags = {**partition_range_tags(partitions[0], partitions[-1]), MODE_TAG: "full"}
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=ONBOARDING_KEY, tags=tags)], cursor="done")

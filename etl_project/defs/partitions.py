@@ -14,6 +14,17 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=partitions_start_date
 
 MODE_TAG = "etl/mode"  # "incremental" (hourly) or "full" (nightly): full ignores the live cursor
 BACKFILL_TAG = "dagster/backfill"
+# The run tags that make one run cover a range of partitions (a single-run backfill): the names Dagster reads
+# (`RunRequest.partition_key_range`) and its UI sets. Dagster's public API has no name for them (of its run tags it
+# exports only MAX_RUNTIME_SECONDS_TAG; `materialize` takes one partition key), so they are spelled here rather
+# than imported from `dagster._core`; test_definitions checks they still match Dagster's own.
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def partition_range_tags(first: str, last: str) -> dict[str, str]:
+    """Tags for one run over the partitions `first` to `last` (inclusive)."""
+    return {PARTITION_RANGE_START_TAG: first, PARTITION_RANGE_END_TAG: last}
 
 
 def partition_windows(

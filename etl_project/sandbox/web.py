@@ -7,8 +7,6 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
-from fastapi.responses import JSONResponse
-
 _ID_SEGMENT = re.compile(r"^(?=.*\d)[A-Za-z0-9_-]{6,}$")
 
 
@@ -33,7 +31,3 @@ def trace_id() -> str:
 def route_template(path: str) -> str:
     """`/contacts/abc123XYZ/tasks` → `/contacts/{id}/tasks`, so statistics group by endpoint."""
     return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers=headers)

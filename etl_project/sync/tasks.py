@@ -76,19 +76,16 @@ def normalised(side: TaskSide, config: TaskFlow) -> TaskSide:
 
 def merge_task(t: TaskFacts, config: TaskFlow) -> TaskMerge:
     """Which fields each side is missing, and the base both sides now agree on."""
-    if t.sendapp is None:
-        return TaskMerge()
-    hl, sa = normalised(t.highlevel, config), t.sendapp
-    # A pair made before bases were kept: its twin holds what the sync last wrote, and a task done on either side
-    # was done since (completion was the only change carried both ways then).
-    base = t.base or replace(sa, done=sa.done and hl.done)
+    if t.sendapp is None or t.base is None:
+        return TaskMerge()  # no twin extracted yet (a twin always has a base: acknowledging its create stores it)
+    hl, sa, base = normalised(t.highlevel, config), t.sendapp, t.base
     to_sa: dict[str, Any] = {}
     to_hl: dict[str, Any] = {}
     agreed: dict[str, Any] = {}
     for name in config.fields:
         h, s, b = hl.get(name), sa.get(name), base.get(name)
         if h == s:
-            if h != b or t.base is None:
+            if h != b:
                 agreed[name] = h
         elif s == b:
             to_sa[name] = h
@@ -100,7 +97,7 @@ def merge_task(t: TaskFacts, config: TaskFlow) -> TaskMerge:
             to_hl[name] = s
     # HighLevel requires a title and a due date: a SendApp edit clearing one is not carried there (nor is it retried).
     to_hl = {k: v for k, v in to_hl.items() if v not in ("", None)}
-    return TaskMerge(to_sa, to_hl, base.with_values(agreed) if agreed or t.base is None else None)
+    return TaskMerge(to_sa, to_hl, base.with_values(agreed) if agreed else None)
 
 
 def _winner(name: TaskField, t: TaskFacts, config: TaskFlow) -> str:

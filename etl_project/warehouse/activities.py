@@ -36,7 +36,7 @@ class ActivityOutbox:
 
     # -- facts -----------------------------------------------------------------------------------------------
     def purchase_facts(self) -> list[OrderFacts]:
-        names = dict(self.warehouse.query(load_sql("select_products")))
+        names = dict(self.warehouse.query("SELECT id, name FROM sendowl_products"))
         return [
             OrderFacts(
                 str(oid),
@@ -64,9 +64,13 @@ class ActivityOutbox:
 
     def welcome_facts(self) -> list[WelcomeFacts]:
         """New people since the welcome flow was first switched on (that first run only sets the baseline)."""
+        flow = {"flow": "welcome_message"}
         with self.warehouse.connect() as con:
-            con.execute(load_sql("upsert_flow_state"), {"flow": "welcome_message", "now": datetime.now(UTC)})
-            (started,) = con.execute(load_sql("select_flow_state"), {"flow": "welcome_message"}).fetchone() or (None,)
+            con.execute(
+                "INSERT INTO flow_state VALUES ($flow, $now) ON CONFLICT (flow) DO NOTHING",
+                {**flow, "now": datetime.now(UTC)},
+            )
+            (started,) = con.execute("SELECT started_at FROM flow_state WHERE flow = $flow", flow).fetchone() or (None,)
             rows = con.execute(load_sql("select_welcome_candidates"), {"started_at": started}).fetchall()
         return [WelcomeFacts(person, phone) for person, phone in rows]
 

@@ -31,7 +31,10 @@ def pending_changes(warehouse: Warehouse, platform: str) -> PendingChanges:
 
 
 def approved_causes(warehouse: Warehouse, platform: str, config: str) -> set[str]:
-    rows = warehouse.query(load_sql("select_guard_approvals"), {"platform": platform, "config": config})
+    rows = warehouse.query(
+        "SELECT cause FROM guard_approvals WHERE platform = $platform AND config = $config",
+        {"platform": platform, "config": config},
+    )
     return {r[0] for r in rows}
 
 
@@ -53,5 +56,8 @@ def record_block(
 
 def blocked_causes(warehouse: Warehouse, platform: str, config: str) -> dict[str, list[str]]:
     """Every approval id asked for on this target under this configuration, with the causes it stands for."""
-    rows = warehouse.query(load_sql("select_guard_block_causes"), {"platform": platform, "config": config})
+    rows = warehouse.query(
+        "SELECT approval, causes FROM guard_blocks WHERE platform = $platform AND config = $config",
+        {"platform": platform, "config": config},
+    )
     return {approval: list(causes) for approval, causes in rows}

@@ -21,7 +21,7 @@ class DerivedTables:
     def rebuild_sendowl_customers(self) -> dict[str, int]:
         """Rebuild the buyer table from current orders (one transaction); returns a few totals for metadata."""
         with self.warehouse.transaction() as con:
-            con.execute(load_sql("delete_sendowl_customers"))
+            con.execute("DELETE FROM sendowl_customers")
             con.execute(load_sql("insert_sendowl_customers"), {"rebuilt_at": datetime.now(UTC)})
             row = con.execute(load_sql("summarise_sendowl_customers")).fetchone()
         customers, repeat, refunded = row or (0, 0, 0)
@@ -33,8 +33,9 @@ class DerivedTables:
             return con.execute(load_sql("select_contact_versions")).fetchall()
 
     def identity_links(self) -> dict[tuple[str, str], str]:
+        sql = "SELECT platform, platform_id, person_id FROM identity_links"
         with self.warehouse.connect() as con:
-            return {(p, i): person for p, i, person in con.execute(load_sql("select_identity_links")).fetchall()}
+            return {(p, i): person for p, i, person in con.execute(sql).fetchall()}
 
     def save_reconciliation(
         self, links: pd.DataFrame, conflicts: pd.DataFrame, golden: pd.DataFrame, current_values: pd.DataFrame
@@ -60,27 +61,11 @@ class DerivedTables:
     def written_snapshots(self) -> dict[tuple[str, str], dict[str, tuple[Any, datetime | None]]]:
         """(platform, person) → field → (value the sync last wrote to it there, the target's time after that write)."""
         with self.warehouse.connect() as con:
-            rows = con.execute(load_sql("select_target_snapshots")).fetchall()
+            rows = con.execute("SELECT platform, person_id, written_values FROM target_snapshots").fetchall()
         out: dict[tuple[str, str], dict[str, tuple[Any, datetime | None]]] = {}
         for platform, person, written in rows:
             entries = json.loads(written) if written else {}
             out[(platform, person)] = {
                 name: (value, datetime.fromisoformat(at) if at else None) for name, (value, at) in entries.items()
             }
-        return out
-
-    def golden_records(self) -> dict[str, dict[str, Any]]:
-        """person → golden field values (tags as a set), as `golden_contacts` holds them."""
-        with self.warehouse.connect() as con:
-            rows = con.execute(load_sql("select_golden_contacts")).fetchall()
-        out: dict[str, dict[str, Any]] = {}
-        for person, email, phone, first, last, tags in rows:
-            values = {
-                "email": email,
-                "phone": phone,
-                "first_name": first,
-                "last_name": last,
-                "tags": frozenset(tags or []),
-            }
-            out[person] = {k: v for k, v in values.items() if v not in (None, "")}
         return out

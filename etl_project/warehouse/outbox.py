@@ -19,7 +19,6 @@ from etl_project.warehouse.store import Warehouse
 from etl_project.warehouse.tables import kind_table
 
 GOLDEN_COLUMNS = ("email", "phone", "first_name", "last_name", "tags")
-PENDING = ("planned", "sent", "failed")
 
 
 @dataclass(frozen=True)
@@ -135,7 +134,10 @@ class Outbox:
             result = {"key": row.key, "status": "acknowledged", "target_id": target_id, "error": None, "now": now}
             con.execute(load_sql("mark_outbox_result"), result)
             if row.operation == "delete":
-                con.execute(load_sql("delete_target_snapshot"), {"platform": platform, "person": row.person_id})
+                con.execute(
+                    "DELETE FROM target_snapshots WHERE platform = $platform AND person_id = $person",
+                    {"platform": platform, "person": row.person_id},
+                )
                 table = kind_table(platform, "contacts").table
                 con.execute(load_sql("mark_contact_deleted").format(table=table), {"now": now, "id": target_id})
             else:

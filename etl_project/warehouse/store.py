@@ -216,7 +216,10 @@ class Warehouse:
 
     def get_cursor(self, platform: str, kind: str) -> datetime | None:
         with self._connect() as con:
-            row = con.execute(load_sql("select_extract_cursor"), {"platform": platform, "kind": kind}).fetchone()
+            row = con.execute(
+                "SELECT cursor_at FROM extract_cursors WHERE platform = $platform AND kind = $kind",
+                {"platform": platform, "kind": kind},
+            ).fetchone()
         return row[0] if row else None
 
     def advance_cursor(self, platform: str, kind: str, cursor_at: datetime, run_id: str) -> None:
@@ -285,7 +288,8 @@ class Warehouse:
         out = {}
         with self._connect() as con:
             held = dict(con.execute(load_sql("count_quarantined_by_kind"), {"platform": platform}).fetchall())
-            versions = dict(con.execute(load_sql("count_raw_versions_by_kind"), {"platform": platform}).fetchall())
+            sql = "SELECT kind, count(*) FROM raw_records WHERE platform = $platform GROUP BY kind"
+            versions = dict(con.execute(sql, {"platform": platform}).fetchall())
             for (p, kind), table in KINDS.items():
                 if p != platform:
                     continue

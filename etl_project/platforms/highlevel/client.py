@@ -141,11 +141,6 @@ class HighLevelClient(ApiClient):
         body = {"locationId": self.location_id, **fields}
         return self.request("POST", "/contacts/", json=body).json()["contact"]
 
-    def upsert_contact(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Create or update by the location's duplicate rule; returns `{new, contact}`."""
-        body = {"locationId": self.location_id, **fields}
-        return self.request("POST", "/contacts/upsert", json=body).json()
-
     def update_contact(self, contact_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         return self.request("PUT", f"/contacts/{contact_id}", json=dict(fields)).json()["contact"]
 

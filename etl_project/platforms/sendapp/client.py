@@ -105,9 +105,6 @@ class SendAppClient(ApiClient):
         return self.request("PUT", path, json=dict(fields)).json()[s.ENVELOPE]
 
     # -- messaging -----------------------------------------------------------------------------------------
-    def get_channel_tokens(self) -> list[dict[str, Any]]:
-        return list(self.request("GET", s.TOKENS).json().get("data", []))
-
     def send_template(
         self,
         channel_token: str,

@@ -15,7 +15,6 @@ CONTACT_TAGS = "/contacts/{contact_id}/tags"
 CONTACT_NOTES = "/contacts/{contact_id}/notes"
 CONTACT_TASKS = "/contacts/{contact_id}/tasks"
 CONTACT_TASK = "/contacts/{contact_id}/tasks/{task_id}"
-TOKENS = "/get_tokens"
 SEND = "/whatsapp-meta/send"
 
 PARAM_PAGE = "page"

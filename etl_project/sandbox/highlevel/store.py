@@ -23,10 +23,6 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def to_ms(ts: datetime) -> int:
-    return int(ts.timestamp() * 1000)
-
-
 @dataclass
 class HighLevelSettings:
     location_id: str = "loc-sandbox-0001"

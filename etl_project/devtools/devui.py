@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from etl_project.sandbox.process import SandboxProcess
-from etl_project.sandbox.wiring import sandbox_env
+from etl_project.devtools.process import SandboxProcess
+from etl_project.devtools.wiring import sandbox_env
 
 
 def main() -> int:

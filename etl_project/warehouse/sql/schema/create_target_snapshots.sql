@@ -12,7 +12,3 @@ CREATE TABLE IF NOT EXISTS target_snapshots (
     written_values JSON,       -- {"field": [value written, target update time after that write], ...}
     PRIMARY KEY (platform, person_id)
 );
--- Warehouses made before written_values existed gain the column (empty: their echoes count as edits until rewritten)
--- and lose the list of field names it replaces.
-ALTER TABLE target_snapshots ADD COLUMN IF NOT EXISTS written_values JSON;
-ALTER TABLE target_snapshots DROP COLUMN IF EXISTS written;

@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,20 +22,16 @@ from typing import Any
 import dagster as dg
 import duckdb
 import httpx
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-# The single-run backfill policy is marked beta; the demo is for people, not for warnings.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-
-from etl_project import settings  # noqa: E402
-from etl_project.definitions import EXTRACT_ASSETS  # noqa: E402
-from etl_project.defs.partitions import MODE_TAG, daily_partitions  # noqa: E402
-from etl_project.demo_sync import demo_sync, run_sync  # noqa: E402
-from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG  # noqa: E402
-from etl_project.sandbox.process import SandboxProcess  # noqa: E402
-from etl_project.sandbox.wiring import sandbox_resources, scale_down_limits  # noqa: E402
-from etl_project.warehouse.sql import load_sql  # noqa: E402
-from etl_project.warehouse.store import Warehouse  # noqa: E402
+from etl_project import settings
+from etl_project.definitions import EXTRACT_ASSETS
+from etl_project.defs.partitions import MODE_TAG, daily_partitions, partition_range_tags
+from etl_project.devtools.demo_sync import demo_sync, run_sync
+from etl_project.devtools.process import SandboxProcess
+from etl_project.devtools.sql import demo_sql
+from etl_project.devtools.wiring import sandbox_resources, scale_down_limits
+from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
+from etl_project.warehouse.store import Warehouse
 
 ASSETS = EXTRACT_ASSETS  # the extract group, as extract_job selects it
 PLATFORMS = ("highlevel", "sendowl", "sendapp")
@@ -99,10 +94,7 @@ def main() -> int:
         resources = sandbox_resources(sandbox.base_urls, db_path, fast_limits=not real_limits)
         today = datetime.now(UTC).date()
         first = max(today - timedelta(days=91), datetime.fromisoformat(settings.partitions_start_date()).date())
-        backfill = {
-            ASSET_PARTITION_RANGE_START_TAG: first.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: today.isoformat(),
-        }
+        backfill = partition_range_tags(first.isoformat(), today.isoformat())
         _run("backfill of the last 91 days (one run)", resources, instance, tags={**backfill, MODE_TAG: "full"})
         today_key = daily_partitions.get_partition_key_for_timestamp(time.time())
         live = {"partition_key": today_key, "tags": {MODE_TAG: "incremental"}}
@@ -117,8 +109,8 @@ def main() -> int:
         demo_sync(resources, instance, admin)
         _run("next hourly run (picks up the sync's own writes)", resources, instance, **live)
         with duckdb.connect(db_path, read_only=True) as con:  # someone on both HighLevel and SendApp
-            (sendapp_id,) = con.execute(load_sql("select_demo_pair")).fetchone() or (None,)
-            task = con.execute(load_sql("select_demo_task")).fetchone()
+            (sendapp_id,) = con.execute(demo_sql("select_demo_pair")).fetchone() or (None,)
+            task = con.execute(demo_sql("select_demo_task")).fetchone()
         with resources["sendapp"].get_client() as client:
             client.update_contact(int(sendapp_id), {"last_name": "Edited-in-SendApp"})
             first_contact = client.get_contact(int(sendapp_id))
@@ -176,9 +168,9 @@ def _summary(db_path: str, stats: dict[str, Any]) -> None:
             expected = sandbox_counts.get(kind, 0)
             ok = "yes" if landed + held == expected else "NO"
             print(f"   {platform:<11}{kind:<14}{expected:>9}{landed:>9}{held:>13}{versions:>10}{ok:>7}")
-    buyers = warehouse.query("SELECT count(*), count(*) FILTER (WHERE completed_orders > 1) FROM sendowl_customers")
+    buyers = warehouse.query(demo_sql("count_demo_buyers"))
     print(f"   sendowl buyers (one per normalised email): {buyers[0][0]}, of which repeat buyers: {buyers[0][1]}")
-    log = warehouse.query("SELECT platform, operation, status, count(*) FROM sync_log GROUP BY ALL ORDER BY ALL")
+    log = warehouse.query(demo_sql("select_demo_sync_log"))
     print("\n== sync log (every planned and executed operation, per platform, operation and status)")
     for platform, operation, status, n in log:
         print(f"   {platform:<11}{operation:<14}{status:<14}{n:>6}")

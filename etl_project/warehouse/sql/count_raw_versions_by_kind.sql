@@ -1,1 +1,0 @@
-SELECT kind, count(*) FROM raw_records WHERE platform = $platform GROUP BY kind;

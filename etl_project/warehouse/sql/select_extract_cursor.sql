@@ -1,1 +1,0 @@
-SELECT cursor_at FROM extract_cursors WHERE platform = $platform AND kind = $kind;

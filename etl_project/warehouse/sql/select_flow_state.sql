@@ -1,1 +1,0 @@
-SELECT started_at FROM flow_state WHERE flow = $flow;

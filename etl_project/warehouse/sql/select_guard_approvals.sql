@@ -1,1 +1,0 @@
-SELECT cause FROM guard_approvals WHERE platform = $platform AND config = $config;

@@ -1,1 +1,0 @@
-SELECT platform, platform_id, person_id FROM identity_links;

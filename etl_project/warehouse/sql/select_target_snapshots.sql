@@ -1,1 +1,0 @@
-SELECT platform, person_id, written_values FROM target_snapshots;

@@ -1,1 +1,0 @@
-INSERT INTO flow_state VALUES ($flow, $now) ON CONFLICT (flow) DO NOTHING;
