@@ -1,9 +1,9 @@
 """Planning benchmark (not a test): changesets for N people across three platforms, 1 % of them changed.
 
 Per size, a fresh DuckDB file gets a synthetic steady state after a previous sync (generated in SQL), then 1 % of
-the people get a new first name and 0.1 % are new. A fresh worker process plans both targets as the `*_changeset`
-assets do, step by step, and reports its peak RSS; the plan must be exactly the injected changes. Then the bare
-DuckDB join over the same tables is timed. Results: bench/results/plan.md.
+the people get a new first name and 0.1 % are new. A fresh worker process plans both targets with the
+`*_changeset` assets' own `plan_changeset`, timed step by step, and reports its peak RSS; the plan must be exactly
+the injected changes. Then the bare DuckDB join over the same tables is timed. Results: bench/results/plan.md.
 
     .venv/bin/python bench/plan_bench.py [--sizes 100000,1000000] [--timeout 600]
 """
@@ -21,23 +21,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from subprocess import PIPE
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
-import pandas as pd
 
+from etl_project.load.changeset import Step, plan_changeset, planning_scope, target_config
 from etl_project.sync.config import load_config
-from etl_project.sync.plan import CREATE_KEYS, Operation, TargetState, canonical, plan_target
 from etl_project.warehouse.outbox import Outbox
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
 from etl_project.warehouse.tables import kind_table
 
-R = TypeVar("R")
 RESULTS = Path(__file__).parent / "results" / "plan.md"
 TARGETS = ("sendapp", "highlevel")
 NOTHING_YET = '{"running": "start", "steps": {}, "base_rss_mib": 0}'  # a worker killed before it printed
@@ -101,53 +100,43 @@ def peak_rss_mib(pid: str = "self") -> float:  # not ru_maxrss: Linux carries it
 
 
 def worker(db: Path) -> None:
-    """In a fresh process: both changeset asset bodies, timed by step; prints its state before each step and last."""
-    from etl_project.defs.load_assets import _frame  # the asset's own frame builder (imports Dagster, as a run does)
+    """In a fresh process: both targets planned as the `*_changeset` assets plan them, timed by step; prints its
+    state before each step and last."""
+    from etl_project.defs import load_assets  # noqa: F401  the assets' module: Dagster loaded, as in a run
 
     config, outbox = load_config(), Outbox(Warehouse(lambda: duckdb.connect(str(db))))
     out: dict[str, Any] = {"steps": {t: {} for t in TARGETS}, "ops": {}, "candidates": 0}
     out["base_rss_mib"] = peak_rss_mib()
 
-    def timed(platform: str, step: str, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-        out["running"], out["rss_mib"] = f"{platform} {step}", peak_rss_mib()
-        print(json.dumps(out), flush=True)
-        started = time.perf_counter()
-        result = fn(*args, **kwargs)
-        out["steps"][platform][step] = time.perf_counter() - started
-        return result
+    def timer(platform: str) -> Step:
+        @contextmanager
+        def step(name: str) -> Iterator[None]:
+            out["running"], out["rss_mib"] = f"{platform} {name}", peak_rss_mib()
+            print(json.dumps(out), flush=True)
+            started = time.perf_counter()
+            yield
+            out["steps"][platform][name] = time.perf_counter() - started
 
-    def frame(operations: list[Operation], states: dict[str, TargetState]) -> pd.DataFrame:
-        expected = {}
-        for o in operations:  # as changeset_asset builds it
-            known, _ = states[o.person_id].known() if o.person_id in states else ({}, None)
-            after = {**known, **{k: canonical(v) for k, v in o.fields.items()}}
-            expected[o.idempotency_key] = {k: v for k, v in after.items() if v is not None}
-        return _frame(operations, expected)
+        return step
 
-    targets = {p: config.targets[p] for p in TARGETS}  # type: ignore[index]
-    flags = {
-        p: {"can_create": t.mode != "update_only", "needs_phone": "phone" in CREATE_KEYS.get(p, ())}
-        for p, t in targets.items()
-    }
     out["started_at"], begin = time.time(), time.perf_counter()
-    for p, target in targets.items():  # flow 3's buyers (off in the default config) may be created on HighLevel
-        flow3 = p == "highlevel" and config.flows.sendowl_purchases_to_highlevel
-        buyers = set(outbox.buyers(config.purchases.states)) if flow3 else set()
-        flags[p]["can_create"] = flags[p]["can_create"] or bool(buyers)
-        golden, states = timed(p, "candidates", outbox.plan_candidates, p, **flags[p])
-        operations = timed(p, "plan_target", plan_target, p, target, golden, states, buyers)
-        planned = timed(p, "frame", frame, operations, states)
-        new, _ = timed(p, "store_plan", outbox.store_plan, p, planned, f"bench-{os.getpid()}", False)
-        out["candidates"] += len(golden)
-        out["ops"].update(
-            {f"{p}_{kind}": sum(o.kind == kind for o in operations) for kind in ("create", "update", "delete")}
-        )
-        out["ops"][f"{p}_stored"] = new
+    for p in TARGETS:
+        changeset = plan_changeset(outbox, p, config, f"bench-{os.getpid()}", timer(p))
+        out["candidates"] += changeset.candidates
+        out["ops"].update({f"{p}_{kind}": n for kind, n in changeset.by_kind().items()})
+        out["ops"][f"{p}_stored"] = changeset.new_in_outbox
     out["planning_s"], out["peak_rss_mib"] = time.perf_counter() - begin, peak_rss_mib()
+    filters = {}
+    for p in TARGETS:  # the candidates query's parameters, as planning chose them
+        target = target_config(p, config)
+        assert target is not None, f"{p}: the default config plans it"
+        scope = planning_scope(outbox, p, target, config)
+        filters[p] = {"platform": p, "can_create": scope.can_create, "needs_phone": scope.needs_phone}
     with duckdb.connect(str(db)) as con:  # the candidates query once more, fetched without building Python objects
         for p in TARGETS:
             sql = load_sql("select_plan_candidates").format(table=kind_table(p, "contacts").table)
-            timed(p, "sql_only", lambda q, params: con.execute(q, params).fetchall(), sql, {"platform": p, **flags[p]})
+            with timer(p)("sql_only"):
+                con.execute(sql, filters[p]).fetchall()
     out["running"] = None
     print(json.dumps(out), flush=True)
 
@@ -219,8 +208,9 @@ def write_results(rows: list[dict[str, Any]], timeout: float) -> None:
         "Synthetic steady state after a previous sync (DuckDB SQL in `bench/plan_bench.py`): everyone on HighLevel,",
         "70 % on SendApp (the rest have no phone), 30 % on SendOwl; then 1 % get a new first name (half edited on",
         "HighLevel, half on SendApp: updates for the other) and 0.1 % are new on HighLevel (SendApp creates).",
-        "Planning = both `*_changeset` asset bodies without Dagster, in a fresh process: its peak RSS (VmHWM), and",
-        "in brackets with only Python, Dagster and DuckDB loaded. A completed plan must equal the injected changes.",
+        "Planning = `plan_changeset` for both targets (what the `*_changeset` assets run), in a fresh process: its",
+        "peak RSS (VmHWM), and in brackets with only Python, Dagster and DuckDB loaded. A completed plan must equal",
+        "the injected changes.",
         "Bare join = golden LEFT JOIN links, contact_values, target_snapshots per target, summed (median of 3 runs).",
         f"A worker is killed after {timeout:.0f} s (`--timeout`); its peak RSS is read just before.",
         "",

@@ -1,10 +1,14 @@
-"""The write guards on literals: mass-change shares, the real-write opt-in, and a sync-written value in LWW."""
+"""The write guards on literals: mass-change shares, the real-write opt-in, a sync-written value in LWW, and what
+a write run's outcome tells the person watching."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from etl_project.load.executor import ExecutionReport
+from etl_project.load.outcome import blocked_outcome, writes_outcome
 from etl_project.load.safety import is_sandbox_url, judge_mass_change, real_write_refusal
 from etl_project.sync.config import Thresholds, load_config
 from etl_project.sync.reconcile import Version, reconcile
@@ -116,3 +120,21 @@ def test_an_approval_launched_after_the_plan_moved_on_still_counts(monkeypatch: 
     plan = PendingChanges([frozenset({"tags"})] * 40 + [frozenset({"first_name"})] * 2, [], 100)
     later = guard.mass_change_verdict(None, "sendapp", config, {"etl/approve": approval}, "r2")  # type: ignore[arg-type]
     assert later.passed and stored == [("update:tags",)]
+
+
+def test_a_write_run_is_an_error_only_when_nothing_got_through() -> None:
+    def run(stopped: str | None = None, refused: bool = False, **counts: int) -> tuple[bool, str]:
+        tally = Counter({("update", status): n for status, n in counts.items()})
+        outcome = writes_outcome(ExecutionReport(tally, stopped=stopped, credentials_refused=refused))
+        return outcome.passed, outcome.severity
+
+    assert run(acknowledged=5) == (True, "ERROR")
+    assert run(acknowledged=5, dead=1) == (False, "WARN"), "one refused record is a warning"
+    assert run(failed=2) == (False, "WARN"), "transient failures are retried by the next run"
+    assert run(dead=3) == (False, "ERROR"), "every write refused: the platform refuses, not one record"
+    assert run(dead=2) == (False, "WARN")
+    assert run(refused=True, acknowledged=1) == (False, "ERROR")
+    assert run("daily budget spent", acknowledged=1) == (False, "WARN"), "the next day's runs carry on"
+    assert run("daily budget spent") == (False, "ERROR")
+    blocked = blocked_outcome("sendapp: blocked")
+    assert (blocked.passed, blocked.severity, blocked.description) == (False, "WARN", "sendapp: blocked")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from etl_project.sync.config import TargetConfig
-from etl_project.sync.plan import TargetState, plan_target
+from etl_project.sync.plan import TargetState, expected_after, plan_target
 
 FIELDS = {"email": "email", "phone": "number", "first_name": "first_name", "tags": "tags"}
 UPSERT = TargetConfig(mode="upsert", fields=FIELDS)
@@ -91,3 +92,20 @@ def test_custom_fields_are_written_alongside() -> None:
     target = TargetConfig(fields={"email": "email", "phone": "phone"}, custom_fields={"phone": "cf_whatsapp"})
     (op,) = plan_target("highlevel", target, {"p1": {"email": "a@x.io", "phone": "+12125550100"}}, {})
     assert op.payload["customFields"] == [{"id": "cf_whatsapp", "field_value": "+12125550100"}]
+
+
+def test_expected_after_is_the_freshest_known_record_with_the_operation_applied() -> None:
+    newer = {"email": "ann@x.io", "first_name": "Annie", "tags": frozenset({"vip"})}
+    acked = {"email": "old@x.io", "first_name": "Ann"}
+    state = TargetState("70", acked, acked_version=T0, observed=newer, observed_version=T0 + timedelta(hours=1))
+    (update,) = plan_target(
+        "sendapp", UPSERT, {"p1": {**newer, "first_name": "Ann", "tags": frozenset()}}, {"p1": state}
+    )
+    assert dict(update.fields) == {"first_name": "Ann"}, "an empty golden tag set is not written"
+    assert expected_after(update, state) == {"email": "ann@x.io", "first_name": "Ann", "tags": ["vip"]}
+    stale = replace(state, observed_version=T0 - timedelta(hours=1))  # the acknowledged write is newer
+    assert expected_after(update, stale) == {"email": "old@x.io", "first_name": "Ann"}
+    (create,) = plan_target("sendapp", UPSERT, {"p2": GOLDEN["p2"]}, {})
+    assert expected_after(create, TargetState()) == {"email": "bob@x.io", "phone": "+12122010021", "first_name": "Bob"}
+    cleared = replace(create, fields={"first_name": None, "tags": frozenset()})  # `deletes = "clear"` empties fields
+    assert expected_after(cleared, state) == {"email": "ann@x.io"}, "an emptied field leaves the expected record"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -72,6 +71,32 @@ def test_child_missing_from_a_complete_list_is_marked_deleted(warehouse: Warehou
     assert warehouse.query("SELECT id, is_deleted FROM ghl_tasks ORDER BY id") == [("t1", True), ("t2", False)]
 
 
+def test_contacts_missing_from_a_full_listing_are_marked_deleted_but_an_empty_listing_is_refused(
+    warehouse: Warehouse,
+) -> None:
+    from etl_project.warehouse.store import EmptyListing
+
+    warehouse.land(
+        "highlevel",
+        "contacts",
+        WINDOW,
+        [contact("a", "2026-11-01T06:00:00.000Z"), contact("b", "2026-11-01T06:00:00.000Z")],
+    )
+    started = datetime.now(UTC)
+    with pytest.raises(EmptyListing, match="refusing to mark 2 deleted"):
+        warehouse.mark_missing_contacts("highlevel", set(), started)
+    assert warehouse.query("SELECT count(*) FROM ghl_contacts WHERE is_deleted") == [(0,)]
+    assert warehouse.mark_missing_contacts("highlevel", {"a"}, started) == 1
+    assert warehouse.mark_missing_contacts("highlevel", {"a"}, started) == 0, "already marked"
+    warehouse.land("highlevel", "contacts", WINDOW, [contact("c", "2026-11-01T07:00:00.000Z")])  # during the listing
+    assert warehouse.mark_missing_contacts("highlevel", {"a"}, started) == 0, "landed after the listing began"
+    assert warehouse.query("SELECT id, is_deleted FROM ghl_contacts ORDER BY id") == [
+        ("a", False),
+        ("b", True),
+        ("c", False),
+    ]
+
+
 def test_cursor_moves_forward_only(warehouse: Warehouse) -> None:
     assert warehouse.get_cursor("highlevel", "contacts") is None
     warehouse.advance_cursor("highlevel", "contacts", T0 + timedelta(hours=5), "r1")
@@ -81,7 +106,7 @@ def test_cursor_moves_forward_only(warehouse: Warehouse) -> None:
 
 def test_a_later_change_to_an_old_order_does_not_make_its_buyer_name_the_newest(warehouse: Warehouse) -> None:
     from etl_project.sync.config import load_config
-    from etl_project.sync.reconcile import Version, reconcile
+    from etl_project.sync.reconcile import reconcile
     from etl_project.warehouse.derived import DerivedTables
 
     def order(oid: str, name: str, created: str, updated: str, tag: str = "") -> Record:
@@ -94,8 +119,7 @@ def test_a_later_change_to_an_old_order_does_not_make_its_buyer_name_the_newest(
     warehouse.land(
         "sendowl", "orders", WINDOW, [order("1", "ann lee", "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", "hl-1")]
     )
-    versions = [Version(p, r, json.loads(body), at) for p, r, body, at in DerivedTables(warehouse).contact_versions()]
-    golden = reconcile(versions, {}, load_config()).golden
+    golden = reconcile(DerivedTables(warehouse).contact_versions(), {}, load_config()).golden
     ((person, fields),) = golden.items()
     assert (fields["first_name"].value, fields["last_name"].value) == ("Ann", "Lee"), person
 

@@ -37,8 +37,7 @@ def extract_metadata(reports: Sequence[ExtractReport], windows: Sequence[Window]
         meta["daily_left"] = last.daily_remaining
         meta["burst_left"] = last.burst_remaining
     if reasons:
-        rows = "\n".join(f"| {reason} | {n} |" for reason, n in reasons.most_common(10))
-        meta["quarantine_reasons"] = dg.MetadataValue.md(f"| reason | records |\n|---|---|\n{rows}")
+        meta["quarantine_reasons"] = markdown_table(["reason", "records"], reasons.most_common(10))
     return {k: v for k, v in meta.items() if v is not None}
 
 
@@ -57,6 +56,13 @@ def partition_result(
         context.log.info(f"{len(windows)} partitions: {totals['records']} records, {totals['requests']} requests")
         return dg.MaterializeResult(metadata=table or {})
     return dg.MaterializeResult(metadata={**extract_metadata(reports, windows), **(table or {})})
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> dg.MetadataValue:
+    """A small Markdown table for a sample of rows (None shows as an empty cell)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return dg.MetadataValue.md("\n".join(lines))
 
 
 def table_metadata(warehouse: Warehouse, table: str) -> dict[str, Any]:

@@ -8,15 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from etl_project.defs.highlevel_assets import ghl_contacts
 from etl_project.defs.partitions import MODE_TAG
 from etl_project.defs.resources import HighLevelResource, SendAppResource, get_warehouse
 from etl_project.defs.sendapp_assets import sendapp_contacts
-from etl_project.warehouse.sql import load_sql
-from etl_project.warehouse.tables import kind_table
+from etl_project.warehouse.store import EmptyListing
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -51,15 +49,9 @@ def contact_presence(
         seen["sendapp"] = _listed_ids(sa.iter_contacts_updated(EPOCH, until))
     metadata: dict[str, Any] = {}
     for platform, ids in seen.items():
-        table = kind_table(platform, "contacts").table
-        landed = warehouse.query(load_sql("count_current_records").format(table=table))[0][0]
-        if landed and not ids:
-            raise dg.Failure(f"{platform}: the full listing returned no contacts; refusing to mark {landed} deleted")
-        with warehouse.connect() as con:
-            con.register("seen_ids", pd.DataFrame({"id": sorted(ids)}, dtype=object))
-            gone = con.execute(
-                load_sql("mark_missing_contacts").format(table=table), {"now": started, "started": started}
-            ).fetchall()
-        metadata[f"{platform}_listed"] = len(ids)
-        metadata[f"{platform}_deleted"] = len(gone)
+        try:
+            gone = warehouse.mark_missing_contacts(platform, ids, started)
+        except EmptyListing as refused:  # an empty listing while contacts are landed: an outage, not deletions
+            raise dg.Failure(str(refused)) from refused
+        metadata |= {f"{platform}_listed": len(ids), f"{platform}_deleted": gone}
     return dg.MaterializeResult(metadata=metadata)

@@ -1,6 +1,5 @@
 """Reconcile (group `reconcile`): one identity per person across the platforms, and their golden records."""
 
-import json
 from pathlib import Path
 
 import dagster as dg
@@ -8,13 +7,13 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from etl_project.defs.highlevel_assets import ghl_contacts
-from etl_project.defs.metadata import table_metadata
+from etl_project.defs.metadata import markdown_table, table_metadata
 from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.resources import get_warehouse
 from etl_project.defs.sendapp_assets import sendapp_contacts
 from etl_project.defs.sendowl_assets import sendowl_orders
 from etl_project.sync.config import SyncConfig, load_config
-from etl_project.sync.reconcile import Version, reconcile
+from etl_project.sync.reconcile import reconcile
 from etl_project.warehouse.derived import DerivedTables
 from etl_project.warehouse.reconcile_frames import reconcile_frames
 
@@ -51,18 +50,15 @@ class SyncConfigResource(dg.ConfigurableResource):
 def reconcile_contacts(duckdb: DuckDBResource, sync_config: SyncConfigResource):  # type: ignore[no-untyped-def]
     derived = DerivedTables(get_warehouse(duckdb))
     config = sync_config.load()
-    versions = [
-        Version(p, rid, json.loads(payload), at) for p, rid, payload, at in derived.contact_versions() if at is not None
-    ]
-    result = reconcile(versions, derived.identity_links(), config, derived.written_snapshots())
+    result = reconcile(derived.contact_versions(), derived.identity_links(), config, derived.written_snapshots())
     derived.save_reconciliation(*reconcile_frames(result))
     summary = result.summary()
-    conflicts = "\n".join(f"| {c.platform} | {c.platform_id} | {c.reason} |" for c in result.conflicts[:20])
+    conflicts = [(c.platform, c.platform_id, c.reason) for c in result.conflicts[:20]]
     yield dg.MaterializeResult(
         asset_key="contact_identities",
         metadata={
             **{k: v for k, v in summary.items() if k != "people"},
-            "conflict_sample": dg.MetadataValue.md(f"| platform | id | reason |\n|---|---|---|\n{conflicts}"),
+            "conflict_sample": markdown_table(["platform", "id", "reason"], conflicts),
             **table_metadata(derived.warehouse, "identity_links"),
         },
     )

@@ -154,6 +154,14 @@ def plan_person(
     return _operation(platform, target, "update", person, state, changes, base) if changes else None
 
 
+def expected_after(operation: Operation, state: TargetState) -> dict[str, Any]:
+    """The target record's values once `operation` is acknowledged: the freshest known values with the operation's
+    fields applied, canonical and without empties. The outbox stores it; an acknowledgement makes it the snapshot."""
+    known, _ = state.known()
+    after = {**known, **{k: canonical(v) for k, v in operation.fields.items()}}
+    return {k: v for k, v in after.items() if v is not None}
+
+
 def plan_target(
     platform: str,
     target: TargetConfig,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from etl_project.sync.reconcile import Version
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
 
@@ -27,10 +28,12 @@ class DerivedTables:
         customers, repeat, refunded = row or (0, 0, 0)
         return {"customers": customers, "repeat_buyers": repeat, "with_refunds": refunded}
 
-    def contact_versions(self) -> list[tuple[str, str, str, datetime]]:
-        """(platform, record_id, payload JSON, update time) of every kept version of every current contact."""
+    def contact_versions(self) -> list[Version]:
+        """Every kept version of every current contact-like record, decoded; a version whose payload states no
+        readable update time is left out (it cannot compete by time)."""
         with self.warehouse.connect() as con:
-            return con.execute(load_sql("select_contact_versions")).fetchall()
+            rows = con.execute(load_sql("select_contact_versions")).fetchall()
+        return [Version(p, rid, json.loads(payload), at) for p, rid, payload, at in rows if at is not None]
 
     def identity_links(self) -> dict[tuple[str, str], str]:
         sql = "SELECT platform, platform_id, person_id FROM identity_links"

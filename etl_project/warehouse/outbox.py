@@ -13,12 +13,23 @@ from typing import Any
 
 import pandas as pd
 
-from etl_project.sync.plan import TargetState, canonical
+from etl_project.sync.plan import Operation, TargetState, canonical
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
 from etl_project.warehouse.tables import kind_table
 
 GOLDEN_COLUMNS = ("email", "phone", "first_name", "last_name", "tags")
+PLAN_COLUMNS = (
+    "idempotency_key",
+    "platform",
+    "operation",
+    "person_id",
+    "target_id",
+    "fields",
+    "payload",
+    "expected",
+    "fields_changed",
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,26 @@ def _values(row: Sequence[Any]) -> dict[str, Any]:
     values = dict(zip(GOLDEN_COLUMNS, row, strict=True))
     values["tags"] = frozenset(values["tags"] or [])
     return {k: v for k, v in values.items() if v not in (None, "", frozenset())}
+
+
+def plan_frame(operations: Sequence[Operation], expected: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """A plan as `store_plan` takes it: one row per operation, its values as JSON; `expected` maps each
+    operation's idempotency key to the target's values once it is acknowledged (`sync.plan.expected_after`)."""
+    rows = [
+        (
+            o.idempotency_key,
+            o.platform,
+            o.kind,
+            o.person_id,
+            o.target_id,
+            json.dumps(o.fields, default=str),
+            json.dumps(o.payload, default=str),
+            json.dumps(expected[o.idempotency_key], default=str),
+            json.dumps(sorted(o.fields)),
+        )
+        for o in operations
+    ]
+    return pd.DataFrame(rows, columns=list(PLAN_COLUMNS), dtype=object)
 
 
 @dataclass(frozen=True)
@@ -77,7 +108,7 @@ class Outbox:
         return [p for (p,) in self.warehouse.query(load_sql("select_buyers"), {"states": list(states)})]
 
     def store_plan(self, platform: str, planned: pd.DataFrame, run_id: str, dry_run: bool) -> tuple[int, int]:
-        """Store the plan (each key once), supersede pending rows it no longer needs, and log both.
+        """Store the plan (a `plan_frame`; each key once), supersede pending rows it no longer needs, and log both.
 
         Returns (new rows, superseded rows). In dry-run mode nothing enters or leaves the outbox; the log says
         what would be done, with status `dry_run`.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +31,10 @@ def canonical_json(payload: Mapping[str, Any]) -> str:
 
 def payload_hash(payload_json: str) -> str:
     return hashlib.sha256(payload_json.encode()).hexdigest()
+
+
+class EmptyListing(ValueError):
+    """A full listing came back empty while records are landed: nothing is marked deleted."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,21 @@ class Warehouse:
         with self._connect() as con:
             rows = con.execute(sql, {"platform": platform, "kind": child_kind, "limit": limit}).fetchall()
         return [r[0] for r in rows]
+
+    def mark_missing_contacts(self, platform: str, listed: Collection[str], started: datetime) -> int:
+        """A full listing of `platform`'s contacts, begun at `started`, did not contain these landed contacts: mark
+        them deleted; returns how many. An empty listing while contacts are landed is refused (EmptyListing), in
+        the same transaction: a broken listing looks like that, a platform emptied overnight does not."""
+        table = kind_table(platform, "contacts").table
+        with self.transaction() as con:
+            ((landed,),) = con.execute(load_sql("count_current_records").format(table=table)).fetchall()
+            if landed and not listed:
+                raise EmptyListing(
+                    f"{platform}: the full listing returned no contacts; refusing to mark {landed} deleted"
+                )
+            con.register("seen_ids", pd.DataFrame({"id": sorted(listed)}, dtype=object))
+            params = {"now": started, "started": started}
+            return len(con.execute(load_sql("mark_missing_contacts").format(table=table), params).fetchall())
 
     def landed_counts(self, platform: str) -> dict[str, tuple[int, int, int]]:
         """kind → (current records, records held in quarantine, raw versions) for one platform."""
