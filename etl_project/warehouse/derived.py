@@ -10,8 +10,17 @@ from typing import Any
 
 import pandas as pd
 
+from etl_project.platforms.fields import parse_instant
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
+from etl_project.warehouse.tables import kind_table
+
+
+def _contact_versions_sql() -> str:
+    return load_sql("select_contact_versions").format(
+        highlevel_updated=kind_table("highlevel", "contacts").payload_updated_sql("r.payload"),
+        sendapp_updated=kind_table("sendapp", "contacts").payload_updated_sql("r.payload"),
+    )
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,7 @@ class DerivedTables:
     def contact_versions(self) -> list[tuple[str, str, str, datetime]]:
         """(platform, record_id, payload JSON, update time) of every kept version of every current contact."""
         with self.warehouse.connect() as con:
-            return con.execute(load_sql("select_contact_versions")).fetchall()
+            return con.execute(_contact_versions_sql()).fetchall()
 
     def identity_links(self) -> dict[tuple[str, str], str]:
         with self.warehouse.connect() as con:
@@ -65,7 +74,7 @@ class DerivedTables:
         for platform, person, written in rows:
             entries = json.loads(written) if written else {}
             out[(platform, person)] = {
-                name: (value, datetime.fromisoformat(at) if at else None) for name, (value, at) in entries.items()
+                name: (value, parse_instant(at) if at else None) for name, (value, at) in entries.items()
             }
         return out
 
