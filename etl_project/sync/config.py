@@ -18,10 +18,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from etl_project.sync.sources import PAYLOAD_FIELDS
+from etl_project.sync.sources import GOLDEN_FIELDS, PAYLOAD_FIELDS
 
 Platform = Literal["highlevel", "sendowl", "sendapp"]
-GOLDEN_FIELDS = ("email", "phone", "first_name", "last_name", "tags")
 
 
 class ConfigError(ValueError):

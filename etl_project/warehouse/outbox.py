@@ -15,11 +15,12 @@ import pandas as pd
 
 from etl_project.platforms.fields import iso_utc
 from etl_project.sync.plan import TargetState, canonical
+from etl_project.sync.sources import GOLDEN_FIELDS
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
 from etl_project.warehouse.tables import kind_table
 
-GOLDEN_COLUMNS = ("email", "phone", "first_name", "last_name", "tags")
+GOLDEN_COLUMNS = GOLDEN_FIELDS  # golden_contacts has a column per golden field, under its name
 PENDING = ("planned", "sent", "failed")
 
 
