@@ -62,8 +62,8 @@ class Contact(_Record):
 
     @property
     def updated_at(self) -> datetime:
-        stamp: datetime = contact_updated({name: getattr(self, name) for name in CONTACT_UPDATED_FIELDS})
-        return stamp
+        """When the contact last changed: the first of `CONTACT_UPDATED_FIELDS` it has (`dateAdded` always)."""
+        return next(getattr(self, name) for name in CONTACT_UPDATED_FIELDS if getattr(self, name) is not None)
 
 
 class Task(_Record):
