@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from etl_project.load.executor import FINAL_ERRORS
 from etl_project.platforms.errors import DailyBudgetExhaustedError, PlatformError, may_have_applied
+from etl_project.platforms.fields import parse_instant
 from etl_project.platforms.highlevel import HighLevelClient
 from etl_project.platforms.sendapp import SendAppClient
 from etl_project.platforms.sendowl import SendOwlClient
@@ -55,7 +55,7 @@ def _existing(clients: Clients, platform: str, parent: str, row: PendingActivity
     if platform == "sendapp" and clients.sendapp is not None:
         if row.operation == "create_task":
             due = row.payload.get("due_at")
-            wanted = datetime.fromisoformat(due) if due else None
+            wanted = parse_instant(due) if due else None
             for task, _raw in clients.sendapp.get_tasks(int(parent)).valid:
                 if str(task.id) not in paired and task.title == row.payload["title"] and task.due_at == wanted:
                     return str(task.id)

@@ -13,7 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from etl_project.platforms.errors import NotFoundError
+from etl_project.platforms.fields import instant_or_none
 from etl_project.platforms.highlevel import HighLevelClient
+from etl_project.platforms.highlevel.models import contact_updated
 from etl_project.platforms.sendapp import SendAppClient
 
 # How far before the first attempt a look-up searches (clock skew between us and the platform).
@@ -24,16 +26,6 @@ LOOKUP_MARGIN = timedelta(minutes=10)
 class Written:
     target_id: str
     version: datetime | None
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        stamp = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 class TargetWriter(Protocol):
@@ -53,11 +45,11 @@ class SendAppWriter:
 
     def create(self, payload: Mapping[str, Any]) -> Written:
         record = self.client.create_contact(payload)
-        return Written(str(record["id"]), parse_time(record.get("updated_at")))
+        return Written(str(record["id"]), instant_or_none(record.get("updated_at")))
 
     def update(self, target_id: str, payload: Mapping[str, Any]) -> Written:
         record = self.client.update_contact(int(target_id), payload)
-        return Written(str(record["id"]), parse_time(record.get("updated_at")))
+        return Written(str(record["id"]), instant_or_none(record.get("updated_at")))
 
     def delete(self, target_id: str) -> None:
         with contextlib.suppress(NotFoundError):  # already gone: the goal of the operation holds
@@ -85,11 +77,11 @@ class HighLevelWriter:
 
     def create(self, payload: Mapping[str, Any]) -> Written:
         record = self.client.create_contact(payload)
-        return Written(str(record["id"]), parse_time(record.get("dateUpdated") or record.get("dateAdded")))
+        return Written(str(record["id"]), instant_or_none(contact_updated(record)))
 
     def update(self, target_id: str, payload: Mapping[str, Any]) -> Written:
         record = self.client.update_contact(target_id, payload)
-        return Written(str(record.get("id", target_id)), parse_time(record.get("dateUpdated")))
+        return Written(str(record.get("id", target_id)), instant_or_none(record.get("dateUpdated")))
 
     def delete(self, target_id: str) -> None:
         with contextlib.suppress(NotFoundError):

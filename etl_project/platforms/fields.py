@@ -1,5 +1,8 @@
 """Field types shared by the platform models: what a timestamp or a phone must be for a record to land.
 
+The project's one ISO-time formatter (`iso_utc`) and one parser (`parse_instant`, with `instant_or_none` for where
+a missing or garbled time must not fail anything) live here; every other module calls them.
+
 Platforms send timestamps as ISO strings with or without a zone, with `T` or a space, or as epoch seconds or
 milliseconds. Every form becomes one aware UTC `datetime` here, so nothing downstream compares a naive with an
 aware value (which fails a whole extraction step) and nothing lands as NULL. A value that cannot be read, or that
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer
@@ -35,6 +38,17 @@ def parse_instant(value: Any) -> datetime:
     Raises ValueError, with the value in the message, for anything else or an implausible instant.
     """
     return _plausible(_read(value), value)
+
+
+def instant_or_none(value: Any) -> datetime | None:
+    """As `parse_instant`, where a time may be missing or unreadable and nothing must fail on it (the update time in
+    a write's response): None instead of an error."""
+    if value is None or value == "":
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        return None
 
 
 def parse_record_time(value: Any) -> datetime:
@@ -77,8 +91,15 @@ def _from_epoch(number: float) -> datetime:
         raise ValueError(f"implausible timestamp: epoch {number:.0f}") from None
 
 
-def iso_utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+TimeSpec = Literal["auto", "seconds", "milliseconds", "microseconds"]
+
+
+def iso_utc(value: datetime, *, timespec: TimeSpec = "milliseconds") -> str:
+    """ISO 8601 in UTC with `Z`; a naive value is taken as UTC. Milliseconds by default (HighLevel's and SendApp's
+    form); "auto" is `isoformat`'s own precision (a fraction only when there is one), for values compared as text
+    with ones written that way before."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def landed_form(raw: Any, parsed: datetime) -> Any:

@@ -2,6 +2,10 @@
 
 Errors name the bad key (`targets.sendapp.mode: Input should be 'upsert', …`), so a typo never silently turns a
 flow off. The shipped default (`default_sync.toml`) implements flows 1 and 2 of the design.
+
+A file that starts with `extends = "default"` states only what differs from the shipped default: it is merged over
+it (tables key by key, at any depth; any other value, arrays included, replaces the default's) and the result is
+validated like a whole file, so an unknown key is still an error. A file without `extends` is the whole config.
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ import string
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from etl_project.sync.sources import GOLDEN_FIELDS, PAYLOAD_FIELDS
+
 Platform = Literal["highlevel", "sendowl", "sendapp"]
-GOLDEN_FIELDS = ("email", "phone", "first_name", "last_name", "tags")
 
 
 class ConfigError(ValueError):
@@ -41,7 +46,10 @@ class FieldPolicy(_Strict):
 class TargetConfig(_Strict):
     mode: Literal["upsert", "update_only", "insert_only", "mirror"] = "upsert"
     deletes: Literal["ignore", "clear", "delete"] = "ignore"
-    fields: dict[str, str] = Field(description="golden field → the platform's field name")
+    fields: dict[str, str] = Field(
+        description="golden field → the platform's field name; in a file, left out means every golden field the "
+        "platform has, under the name the sync reads it by (`sync.sources.PAYLOAD_FIELDS`)"
+    )
     custom_fields: dict[str, str] = Field(
         default_factory=dict,
         description="golden field → custom field id, written alongside the standard field whenever it changes",
@@ -168,6 +176,21 @@ class SyncConfig(_Strict):
     activity: ActivityFlow = ActivityFlow()
     welcome: WelcomeFlow = WelcomeFlow()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_target_fields(cls, data: Any) -> Any:
+        """A target without `fields` writes each golden field under the platform's own name for it: the names the
+        sync reads (`PAYLOAD_FIELDS`), stated once rather than copied into every config file."""
+        if not isinstance(data, dict) or not isinstance(data.get("targets"), dict):
+            return data
+        targets = {
+            platform: {"fields": dict(PAYLOAD_FIELDS[platform]), **target}
+            if isinstance(target, dict) and "fields" not in target and platform in PAYLOAD_FIELDS
+            else target
+            for platform, target in data["targets"].items()
+        }
+        return {**data, "targets": targets}
+
     @model_validator(mode="after")
     def _merge_fields_known(self) -> SyncConfig:
         unknown = sorted(set(self.merge) - set(GOLDEN_FIELDS))
@@ -176,11 +199,39 @@ class SyncConfig(_Strict):
         return self
 
 
-def parse_config(text: str, source: str = "<string>") -> SyncConfig:
+DEFAULT_FILE = "default_sync.toml"
+EXTENDS_KEY = "extends"
+
+
+def _default_text() -> str:
+    return resources.files("etl_project.sync").joinpath(DEFAULT_FILE).read_text()
+
+
+def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` laid on `base`: tables merge key by key at any depth; any other value replaces the base's."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_toml(text: str, source: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+
+
+def parse_config(text: str, source: str = "<string>") -> SyncConfig:
+    data = _read_toml(text, source)
+    if EXTENDS_KEY in data:
+        base = data.pop(EXTENDS_KEY)
+        if base != "default":
+            raise ConfigError(f'{source}: invalid sync config\n  {EXTENDS_KEY}: only "default" can be extended')
+        data = merged(_read_toml(_default_text(), DEFAULT_FILE), data)
     try:
         return SyncConfig.model_validate(data)
     except ValidationError as exc:
@@ -189,8 +240,7 @@ def parse_config(text: str, source: str = "<string>") -> SyncConfig:
 
 
 def load_config(path: str | Path | None = None) -> SyncConfig:
-    """The file at `path`, or the shipped default."""
+    """The file at `path` (over the shipped default if it says `extends = "default"`), or the shipped default."""
     if path is None:
-        text = resources.files("etl_project.sync").joinpath("default_sync.toml").read_text()
-        return parse_config(text, "default_sync.toml")
+        return parse_config(_default_text(), DEFAULT_FILE)
     return parse_config(Path(path).read_text(), str(path))

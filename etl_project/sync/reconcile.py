@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from etl_project.sync.config import GOLDEN_FIELDS, SyncConfig
+from etl_project.sync.config import SyncConfig
 from etl_project.sync.golden import FieldValue, merge_person
 from etl_project.sync.history import field_change_times
 from etl_project.sync.identity import Conflict, MatchInput, RecordKey, resolve
 from etl_project.sync.normalise import normalise_email
 from etl_project.sync.plan import canonical
-from etl_project.sync.sources import golden_values
+from etl_project.sync.sources import GOLDEN_FIELDS, golden_values
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Platform records → the golden fields, normalised. One mapping per platform, as the extraction lands them."""
+"""Platform records → the golden fields, normalised. One mapping per platform, as the extraction lands them.
+
+`GOLDEN_FIELDS` and `PAYLOAD_FIELDS` are the one table of which fields the sync keeps and what each platform calls
+them: reading (here), writing (a config target's `fields` defaults to it, `sync/config.py`) and the configuration's
+validation all take the names from here. docs/reconcile.md, "Adding a field", lists the rest of the chain.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ from typing import Any
 
 from etl_project.sync.normalise import normalise_email, normalise_name, normalise_phone, normalise_tags
 
-# Payload field names per platform, golden field → platform field.
+# The golden fields, in the order golden records list them.
+GOLDEN_FIELDS = ("email", "phone", "first_name", "last_name", "tags")
+
+# Payload field names per platform, golden field → platform field (read, and by default written, by that name).
 PAYLOAD_FIELDS: dict[str, dict[str, str]] = {
     "highlevel": {
         "email": "email",

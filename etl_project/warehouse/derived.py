@@ -10,9 +10,18 @@ from typing import Any
 
 import pandas as pd
 
+from etl_project.platforms.fields import parse_instant
 from etl_project.sync.reconcile import Version
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
+from etl_project.warehouse.tables import kind_table
+
+
+def _contact_versions_sql() -> str:
+    return load_sql("select_contact_versions").format(
+        highlevel_updated=kind_table("highlevel", "contacts").payload_updated_sql("r.payload"),
+        sendapp_updated=kind_table("sendapp", "contacts").payload_updated_sql("r.payload"),
+    )
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,7 @@ class DerivedTables:
         """Every kept version of every current contact-like record, decoded; a version whose payload states no
         readable update time is left out (it cannot compete by time)."""
         with self.warehouse.connect() as con:
-            rows = con.execute(load_sql("select_contact_versions")).fetchall()
+            rows = con.execute(_contact_versions_sql()).fetchall()
         return [Version(p, rid, json.loads(payload), at) for p, rid, payload, at in rows if at is not None]
 
     def identity_links(self) -> dict[tuple[str, str], str]:
@@ -69,6 +78,6 @@ class DerivedTables:
         for platform, person, written in rows:
             entries = json.loads(written) if written else {}
             out[(platform, person)] = {
-                name: (value, datetime.fromisoformat(at) if at else None) for name, (value, at) in entries.items()
+                name: (value, parse_instant(at) if at else None) for name, (value, at) in entries.items()
             }
         return out

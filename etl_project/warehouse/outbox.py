@@ -13,12 +13,14 @@ from typing import Any
 
 import pandas as pd
 
+from etl_project.platforms.fields import iso_utc
 from etl_project.sync.plan import Operation, TargetState, canonical
+from etl_project.sync.sources import GOLDEN_FIELDS
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
 from etl_project.warehouse.tables import kind_table
 
-GOLDEN_COLUMNS = ("email", "phone", "first_name", "last_name", "tags")
+GOLDEN_COLUMNS = GOLDEN_FIELDS  # golden_contacts has a column per golden field, under its name
 PLAN_COLUMNS = (
     "idempotency_key",
     "platform",
@@ -172,7 +174,7 @@ class Outbox:
                 table = kind_table(platform, "contacts").table
                 con.execute(load_sql("mark_contact_deleted").format(table=table), {"now": now, "id": target_id})
             else:
-                at = target_version.isoformat() if target_version else None
+                at = iso_utc(target_version, timespec="auto") if target_version else None
                 snapshot = {
                     "platform": platform,
                     "person_id": row.person_id,

@@ -177,7 +177,8 @@ class Warehouse:
         counts = con.execute(load_sql("count_batch_changes").format(table=table.table)).fetchone()
         result.new_records, result.changed = counts or (0, 0)
         result.versions_added = len(con.execute(load_sql("insert_raw_records"), params).fetchall())
-        con.execute(load_sql(table.merge_sql), _subset(params, "partition_key", "run_id", "extracted_at"))
+        merge = load_sql(table.merge_sql).format(payload_updated=table.payload_updated_sql("payload::JSON"))
+        con.execute(merge, _subset(params, "partition_key", "run_id", "extracted_at"))
         con.execute(load_sql("resolve_quarantine"), _subset(params, "platform", "kind", "extracted_at"))
         con.execute(load_sql("insert_quarantine"), params)
         if b.parents:
@@ -256,9 +257,8 @@ class Warehouse:
     ) -> list[list[str]]:
         """For each [from, to) span, the parent records (landed or quarantined) last updated inside it."""
         table = kind_table(platform, kind)
-        fields = ", ".join(f"payload ->> '{f}'" for f in table.payload_updated)
         sql = load_sql("select_parents_updated_between").format(
-            table=table.table, updated_column=table.updated_column, payload_updated=f"COALESCE({fields}, NULL)"
+            table=table.table, updated_column=table.updated_column, payload_updated=table.payload_updated_sql("payload")
         )
         with self._connect() as con:
             return [

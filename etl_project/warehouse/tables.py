@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from etl_project.platforms.highlevel.models import CONTACT_UPDATED_FIELDS
+
 
 @dataclass(frozen=True)
 class KindTable:
@@ -15,13 +17,18 @@ class KindTable:
     table: str
     child_of: str | None = None  # children are fetched as a whole list per parent
     updated_column: str = "updated_at"  # for parents: the column children selection filters on
-    payload_updated: tuple[str, ...] = ("updated_at",)  # the same, in a (quarantined) raw payload
+    payload_updated: tuple[str, ...] = ("updated_at",)  # the same, in a raw payload: the first with a value
     # For parents: what a record id must look like to fetch children by it (a quarantined record's id may not).
     id_pattern: str = ".+"
 
     @property
     def merge_sql(self) -> str:
         return f"merge_into_{self.table}"
+
+    def payload_updated_sql(self, payload: str) -> str:
+        """SQL text of a raw payload's update time (a string; NULL when absent). `payload` is a column expression."""
+        fields = ", ".join(f"{payload} ->> '{f}'" for f in self.payload_updated)
+        return f"COALESCE({fields}, NULL)"
 
 
 KINDS: dict[tuple[str, str], KindTable] = {
@@ -32,7 +39,7 @@ KINDS: dict[tuple[str, str], KindTable] = {
             "contacts",
             "ghl_contacts",
             updated_column="date_updated",
-            payload_updated=("dateUpdated", "dateAdded"),
+            payload_updated=CONTACT_UPDATED_FIELDS,
         ),
         KindTable("highlevel", "tasks", "ghl_tasks", child_of="contacts"),
         KindTable("highlevel", "notes", "ghl_notes", child_of="contacts"),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from etl_project.platforms.fields import iso_utc
 from etl_project.sync.tasks import TaskFacts, TaskSide, unextracted_write
 from etl_project.warehouse.outbox import log_event
 from etl_project.warehouse.sql import load_sql
@@ -20,12 +21,11 @@ from etl_project.warehouse.store import Warehouse, named_rows
 TASK_FLOW = "highlevel_tasks_to_sendapp"
 
 
-def iso_utc(value: datetime | str | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
+def _due(value: datetime | str | None) -> str | None:
+    """A due time as the pairs store and compare it: "auto" precision, as every stored base was written."""
+    if value is None or isinstance(value, str):
         return value
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return iso_utc(value, timespec="auto")
 
 
 def _text(value: Any) -> str | None:
@@ -41,7 +41,7 @@ def _json(value: Any) -> dict[str, Any] | None:
 
 def _side(title: Any, due: Any, done: Any, written: Any, written_at: Any, extracted_at: Any) -> TaskSide:
     """One side as the sync left it: its extraction, with a write made since laid over it."""
-    side = TaskSide(title or "", iso_utc(due), bool(done))
+    side = TaskSide(title or "", _due(due), bool(done))
     return side.with_values(unextracted_write(_json(written), written_at, extracted_at))
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 
 from etl_project.platforms import errors
+from etl_project.platforms.fields import iso_utc
 from etl_project.platforms.highlevel import models
 from etl_project.platforms.highlevel.settings import CONTACTS_VERSION, MAX_PAGE_LIMIT
 from etl_project.platforms.http import ApiClient, ErrorBody, RetryPolicy
@@ -26,7 +27,7 @@ def format_search_date(value: datetime, fmt: DateFormat) -> str | int:
     """HighLevel's docs do not settle ISO strings vs epoch ms in range filters (UNCERTAIN): configurable."""
     if fmt == "epoch_ms":
         return int(value.timestamp() * 1000)
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(value)
 
 
 def _without(record: Any, key: str) -> Any:

@@ -13,6 +13,7 @@ user fixes the number.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from etl_project.platforms.fields import Instant, OptionalPhone, RecordTime
 from etl_project.platforms.validation import OptionalEmail
+
+# When a contact last changed: HighLevel sends no `dateUpdated` for a contact never edited, so its `dateAdded` stands
+# in. The one statement of that rule: `Contact.updated_at`, `contact_updated` (a raw payload, e.g. a write's
+# response) and the warehouse's SQL (through `warehouse/tables.py`) all read these names, in this order.
+CONTACT_UPDATED_FIELDS = ("dateUpdated", "dateAdded")
+
+
+def contact_updated(record: Mapping[str, Any]) -> Any:
+    """A raw contact's update time as sent: the first of `CONTACT_UPDATED_FIELDS` with a value, else None."""
+    return next((record[name] for name in CONTACT_UPDATED_FIELDS if record.get(name)), None)
 
 
 class _Record(BaseModel):
@@ -51,7 +62,8 @@ class Contact(_Record):
 
     @property
     def updated_at(self) -> datetime:
-        return self.dateUpdated or self.dateAdded
+        """When the contact last changed: the first of `CONTACT_UPDATED_FIELDS` it has (`dateAdded` always)."""
+        return next(getattr(self, name) for name in CONTACT_UPDATED_FIELDS if getattr(self, name) is not None)
 
 
 class Task(_Record):

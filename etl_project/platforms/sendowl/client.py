@@ -8,13 +8,14 @@ of answering 429. Pacing keeps us under that rate; a 403 is still treated as a c
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from etl_project.platforms import errors
+from etl_project.platforms.fields import iso_utc
 from etl_project.platforms.http import ApiClient, ErrorBody, RetryPolicy
 from etl_project.platforms.pacing import IntervalPacer
 from etl_project.platforms.sendowl import models
@@ -29,12 +30,6 @@ from etl_project.platforms.sendowl.settings import (
 from etl_project.platforms.validation import Parsed, parse_records
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def format_time(value: datetime) -> str:
-    """ISO 8601 in UTC with `Z` (a naive value is taken as UTC)."""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def unwrap(item: Any, key: str) -> Any:
@@ -111,7 +106,7 @@ class SendOwlClient(ApiClient):
         """
         params: dict[str, Any] = {}
         if updated_after is not None:
-            params["updated_after"] = format_time(updated_after)
+            params["updated_after"] = iso_utc(updated_after, timespec="auto")
         if created_from is not None:
             params["from"] = created_from.isoformat()
         if created_to is not None:

@@ -29,7 +29,8 @@ def to_epoch_ms(value: Any) -> int:
 
 @lru_cache(maxsize=1 << 20)
 def _str_to_epoch_ms(value: str) -> int:
-    # Cached: every search re-reads the date of every contact, and 100k ISO parses per query add up.
+    # HighLevel's reading of a range value (the stand-in's own, not the client's parser). Cached: every search
+    # re-reads the date of every contact, and 100k ISO parses per query add up.
     if re.fullmatch(r"\d{10,}", value):
         return int(value)
     try:

@@ -20,6 +20,9 @@ USERS = ("usr-owner", "usr-sales", "usr-support")
 
 
 def iso(ts: datetime) -> str:
+    """HighLevel's (and SendApp's) timestamps: UTC, milliseconds, `Z`. The sandbox states the platforms' wire form
+    itself rather than calling the client's `platforms.fields.iso_utc`: a change on the client's side must not
+    silently change what the stand-in sends."""
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -50,6 +50,7 @@ def _unknown(body: dict[str, Any], allowed: set[str]) -> list[str]:
 
 
 def is_iso_date(value: Any) -> bool:
+    """Whether HighLevel would take `value` as an ISO date: the stand-in's own check, not the client's parser."""
     if not isinstance(value, str):
         return False
     try:

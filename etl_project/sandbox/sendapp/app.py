@@ -32,6 +32,8 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
 
 
 def _parse_time(value: str) -> datetime:
+    """A time as SendApp reads one, 422 otherwise: the stand-in's own reading, not the client's parser (see
+    `sandbox/highlevel/store.py: iso`)."""
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

@@ -57,7 +57,8 @@ CENTS = Decimal("0.01")
 
 
 def iso(ts: datetime) -> str:
-    """SendOwl's timestamps: UTC, whole seconds, `Z`."""
+    """SendOwl's timestamps: UTC, whole seconds, `Z`. The platform's wire form, stated by the stand-in itself (not the
+    client's `platforms.fields.iso_utc`), as `sandbox/highlevel/store.py: iso` explains."""
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -25,6 +25,8 @@ class SendOwlSettings:
 
 
 def parse_time(value: str) -> datetime:
+    """A time as SendOwl reads one (ISO 8601, zone-less as UTC): the stand-in's own reading, not the client's
+    `platforms.fields.parse_instant`, so the sandbox keeps modelling the platform whatever the client accepts."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 

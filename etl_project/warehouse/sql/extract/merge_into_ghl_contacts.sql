@@ -1,5 +1,6 @@
 -- Upsert current state. The WHERE keeps a slower, older extraction (e.g. a backfill running beside a live
--- run) from overwriting a newer version.
+-- run) from overwriting a newer version. The update time is the registry's rule for a raw contact, filled in by
+-- `store.py` (`warehouse/tables.py`: dateUpdated, else dateAdded).
 INSERT INTO ghl_contacts
 SELECT
     record_id,
@@ -16,7 +17,7 @@ SELECT
     COALESCE(from_json(payload::JSON -> 'tags', '["VARCHAR"]'), []),
     payload::JSON -> 'customFields',
     TRY_CAST(payload::JSON ->> 'dateAdded' AS TIMESTAMPTZ),
-    TRY_CAST(COALESCE(payload::JSON ->> 'dateUpdated', payload::JSON ->> 'dateAdded') AS TIMESTAMPTZ),
+    TRY_CAST({payload_updated} AS TIMESTAMPTZ),
     payload::JSON, payload_hash, $partition_key, $run_id, $extracted_at, false, NULL
 FROM batch
 ON CONFLICT (id) DO UPDATE SET

@@ -1,10 +1,12 @@
 -- Every kept version of every current contact-like record: HighLevel and SendApp contacts, SendOwl orders (whose
 -- buyers are people). The update time is read from each version's own payload. A SendOwl order states who bought it
 -- at checkout: later changes to the order (its tag, a refund) are not edits of the buyer, so its time is the sale's.
+-- A contact's update time is the registry's (`warehouse/tables.py`, filled in by `derived.py`): one rule per platform.
 SELECT r.platform, r.record_id, r.payload,
        TRY_CAST(CASE WHEN r.platform = 'sendowl'
                      THEN COALESCE(r.payload -> 'cart' ->> 'completed_checkout_at', r.payload ->> 'created_at')
-                     ELSE COALESCE(r.payload ->> 'dateUpdated', r.payload ->> 'updated_at', r.payload ->> 'dateAdded')
+                     WHEN r.platform = 'highlevel' THEN {highlevel_updated}
+                     ELSE {sendapp_updated}
                 END AS TIMESTAMPTZ) AS updated_at
 FROM raw_records r
 WHERE (r.platform = 'highlevel' AND r.kind = 'contacts'
