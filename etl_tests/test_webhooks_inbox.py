@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 from pathlib import Path
 
+import httpx
+import pytest
+
+from etl_project.webhooks import signing
+from etl_project.webhooks.app import create_app
+from etl_project.webhooks.config import config_from_env
 from etl_project.webhooks.inbox import Inbox, InboxEvent
+from etl_tests.webhook_helpers import Keys, encode, highlevel_body
 
 
 def event(n: int, key: str | None = None) -> InboxEvent:
@@ -80,3 +89,49 @@ def test_concurrent_drains_never_share_a_row(tmp_path: Path) -> None:
     assert not set(taken[0]) & set(taken[1])
     assert len(taken[0]) + len(taken[1]) == 400
     assert writer.counts()["done"] == 400
+
+
+def test_group_commit_answers_each_caller_with_its_own_outcome(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path / "inbox.sqlite3")
+    outcomes: dict[int, bool] = {}
+
+    def append(n: int) -> None:
+        outcomes[n] = inbox.append(event(n, key=f"k-{n % 150}"))  # 300 appends, 150 keys: each key twice
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(300)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(outcomes.values()) == 150  # exactly one of each pair stored
+    assert inbox.counts()["pending"] == 150
+
+
+def test_a_failed_commit_raises_for_every_caller_and_stores_nothing(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path / "inbox.sqlite3")
+    with pytest.raises(sqlite3.Error):
+        inbox.append(InboxEvent(*[None] * 8, body=b"{}"))  # type: ignore[arg-type]  # NOT NULL columns
+    assert inbox.counts()["pending"] == 0
+    assert inbox.append(event(2))  # the connection is usable again
+
+
+def test_a_store_failure_is_answered_503(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """HighLevel retries a non-2xx: a delivery the inbox could not store must never get a 2xx."""
+    keys = Keys()
+    config = config_from_env(keys.env(tmp_path / "inbox.sqlite3"))
+    inbox = Inbox(config.inbox_path)
+
+    def broken(event: InboxEvent) -> bool:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(inbox, "append", broken)
+    raw = encode(highlevel_body("ContactUpdate"))
+    headers = {"content-type": "application/json", signing.HIGHLEVEL_HEADER: signing.sign_ed25519(keys.ed25519, raw)}
+
+    async def deliver() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(config, inbox))
+        async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as client:
+            return await client.post("/webhooks/highlevel", content=raw, headers=headers)
+
+    response = asyncio.run(deliver())
+    assert (response.status_code, response.json()) == (503, {"status": "unavailable"})
