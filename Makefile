@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # Parallel pytest workers (pytest-xdist): one per core unless told, e.g. `make test TEST_WORKERS=1`.
 TEST_WORKERS ?= auto
 
-.PHONY: install demo demo-real-limits demo-steady test test-fast lint typecheck unit ui dev sandbox bench bench-plan soak clean
+.PHONY: install demo demo-real-limits demo-steady test test-fast lint typecheck unit ui dev sandbox bench bench-plan soak clean webhooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ dev: install $(DAGSTER_HOME)/dagster.yaml
 ## make sandbox: only the platform stand-ins, in the foreground (Ctrl-C stops them)
 sandbox: install
 	$(BIN)/python -m etl_project.sandbox
+
+## make webhooks: the webhook receiver on 127.0.0.1:$WEBHOOK_PORT (default 8110), in the foreground (docs/webhooks.md)
+webhooks: install
+	$(BIN)/python -m etl_project.webhooks
 
 ## make bench: the extraction benchmark (writes bench/results/extract.md)
 bench: install
