@@ -2,14 +2,15 @@
 
 A user deleted the person's contact on the platform, and the target does not bring deleted records back (every
 mode but mirror): the pending writes end `skipped` with the reason, instead of waiting forever. In mirror mode the
-sync re-creates the contact, so they wait for it. No platform is called either way (no client is passed)."""
+sync re-creates the contact, so they wait for it. No platform is called either way (the writer has no client)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
-from etl_project.load.activities import Clients, execute_activities
+from etl_project.load.activities import execute_activities
+from etl_project.load.activity_writers import HighLevelActivityWriter
 from etl_project.sync.activities import make_op
 from etl_project.sync.config import WelcomeFlow
 from etl_project.warehouse.activities import ActivityOutbox
@@ -36,13 +37,18 @@ def _outbox(tmp_path: Path, deleted: bool) -> ActivityOutbox:
     return outbox
 
 
+def _unreachable() -> HighLevelActivityWriter:
+    """A writer whose client is never called (there is none)."""
+    return HighLevelActivityWriter(None)  # type: ignore[arg-type]
+
+
 def _statuses(outbox: ActivityOutbox) -> list[tuple[str, str | None]]:
     return [(str(s), e) for s, e in outbox.warehouse.query("SELECT status, last_error FROM activity_outbox ORDER BY 1")]
 
 
 def test_writes_for_a_contact_deleted_on_the_platform_end_skipped_with_the_reason(tmp_path: Path) -> None:
     outbox = _outbox(tmp_path, deleted=True)
-    report = execute_activities(outbox, "highlevel", Clients(), "run-1", 5, WelcomeFlow())
+    report = execute_activities(outbox, _unreachable(), "run-1", 5, WelcomeFlow())
     assert report.skipped == 2 and report.waiting == 0
     statuses = _statuses(outbox)
     assert [s for s, _ in statuses] == ["skipped", "skipped"]
@@ -55,7 +61,7 @@ def test_writes_for_a_contact_deleted_on_the_platform_end_skipped_with_the_reaso
 def test_writes_wait_when_the_target_recreates_deleted_contacts(tmp_path: Path) -> None:
     """Mirror mode re-creates a deleted contact: its writes wait for it."""
     outbox = _outbox(tmp_path, deleted=True)
-    report = execute_activities(outbox, "highlevel", Clients(), "run-1", 5, WelcomeFlow(), recreates_deleted=True)
+    report = execute_activities(outbox, _unreachable(), "run-1", 5, WelcomeFlow(), recreates_deleted=True)
     assert report.waiting == 2 and report.skipped == 0
     assert [s for s, _ in _statuses(outbox)] == ["planned", "planned"]
     assert outbox.parent_id("highlevel", "p-1") is None

@@ -13,7 +13,7 @@ from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import get_warehouse
 from etl_project.load import guard, safety
 from etl_project.load.executor import ExecutionReport, execute
-from etl_project.load.writers import HighLevelWriter, SendAppWriter, TargetWriter
+from etl_project.load.writers import TargetWriter, contact_writer
 from etl_project.sync.plan import CREATE_KEYS, Operation, canonical, plan_target
 from etl_project.warehouse.outbox import Outbox
 
@@ -151,9 +151,7 @@ def changeset_checks(platform: str) -> list[dg.AssetChecksDefinition]:
 
 def _writer(platform: str, resources: object) -> tuple[TargetWriter, str]:
     resource = getattr(resources, platform)
-    client = resource.get_client()
-    writer: TargetWriter = SendAppWriter(client) if platform == "sendapp" else HighLevelWriter(client)
-    return writer, resource.base_url
+    return contact_writer(platform, resource.get_client()), resource.base_url
 
 
 WHOLESALE_REFUSAL = 3  # refused writes, none acknowledged, before the refusal is the platform's, not one record's

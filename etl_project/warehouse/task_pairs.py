@@ -119,7 +119,7 @@ def record_task_write(
         written = json.dumps({"title": base.title, "due": base.due, "status": done})
         _upsert(con, pair, result_id, parent_id, base, sa_written=written, sa_written_at=now)
         return
-    sets = payload.get("sets") or ({"status": True} if operation == "complete_task" else {})
+    sets = payload.get("sets") or {}
     rows = named_rows(con.execute(load_sql("select_task_pair"), {"hl_task": pair}))
     if not rows or not sets:
         return  # updates are planned only for a recorded pair; a write that sets nothing moves nothing
