@@ -8,7 +8,8 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import get_warehouse
-from etl_project.load.activities import Clients, execute_activities, metadata_counts
+from etl_project.load.activities import execute_activities, metadata_counts
+from etl_project.load.activity_writers import activity_writer
 from etl_project.load.safety import real_write_refusal
 from etl_project.sync.activities import ActivityOp, appointment_ops, note_ops, purchase_ops, welcome_ops
 from etl_project.sync.tasks import task_agreements, task_ops
@@ -83,11 +84,10 @@ def activity_writes(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         if refusal:
             raise dg.Failure(refusal, allow_retries=False)
         with resource.get_client() as client:
-            clients = Clients(**{platform: client}, channel_token=getattr(resource, "channel_token", None))
+            writer = activity_writer(platform, client, getattr(resource, "channel_token", None))
             report = execute_activities(
                 outbox,
-                platform,
-                clients,
+                writer,
                 context.run.run_id,
                 config.max_write_attempts,
                 config.welcome,

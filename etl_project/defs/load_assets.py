@@ -13,7 +13,7 @@ from etl_project.load import guard, safety
 from etl_project.load.changeset import TARGET_FLOWS, Changeset, plan_changeset
 from etl_project.load.executor import ExecutionReport, execute
 from etl_project.load.outcome import WritesOutcome, blocked_outcome, writes_outcome
-from etl_project.load.writers import HighLevelWriter, SendAppWriter, TargetWriter
+from etl_project.load.writers import TargetWriter, contact_writer
 from etl_project.warehouse.outbox import Outbox
 from etl_project.warehouse.store import Warehouse
 
@@ -96,9 +96,7 @@ def changeset_checks(platform: str) -> list[dg.AssetChecksDefinition]:
 
 def _writer(platform: str, resources: object) -> tuple[TargetWriter, str]:
     resource = getattr(resources, platform)
-    client = resource.get_client()
-    writer: TargetWriter = SendAppWriter(client) if platform == "sendapp" else HighLevelWriter(client)
-    return writer, resource.base_url
+    return contact_writer(platform, resource.get_client()), resource.base_url
 
 
 def _check(outcome: WritesOutcome) -> dg.AssetCheckResult:

@@ -1,4 +1,6 @@
-"""Execute activity writes (flows 3, 5, 6) through the platform clients, each exactly once.
+"""Execute activity writes (flows 3 to 6) through the platform's activity writer, each exactly once.
+
+The send loop is the contact outbox's (`load/executor.py`); these are the activity outbox's steps in it.
 
 The record a write hangs on (the person's contact, or the SendOwl order) is resolved when the row is sent, so a
 contact created earlier in the same run is already there. Creates of notes and tasks carry a marker: an attempt
@@ -6,178 +8,119 @@ without a recorded answer (lost, 5xx, unreadable) is looked up by it before anyt
 message that may have gone out (answer lost, 5xx, timeout, reset, unreadable 2xx) is never re-sent (status
 `unknown`, with the reason); only one that SendApp provably refused (429, 4xx, no connection) is retried next run.
 A write for a person whose contact there was deleted by a user ends `skipped` with the reason, unless the target
-brings deleted records back (mirror mode), where it waits for the new contact.
+brings deleted records back (mirror mode), where it waits for the new contact. As for contacts, an exhausted daily
+budget or refused credentials stop the platform's run.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from etl_project.load.executor import FINAL_ERRORS
-from etl_project.platforms.errors import DailyBudgetExhaustedError, PlatformError, may_have_applied
-from etl_project.platforms.fields import parse_instant
-from etl_project.platforms.highlevel import HighLevelClient
-from etl_project.platforms.sendapp import SendAppClient
-from etl_project.platforms.sendowl import SendOwlClient
-from etl_project.sync.activities import ActivityOp, marker, welcome_note
+from etl_project.load.activity_writers import ActivityWriter
+from etl_project.load.executor import Hold, RunReport, Send, send_rows
+from etl_project.platforms.errors import PlatformError, may_have_applied
+from etl_project.sync.activities import ActivityOp, welcome_note
 from etl_project.sync.config import WelcomeFlow
 from etl_project.warehouse.activities import ActivityOutbox, PendingActivity
 from etl_project.warehouse.task_pairs import paired_sendapp_tasks
 
 
 @dataclass
-class ActivityReport:
-    counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (flow.operation, status) → rows
+class ActivityReport(RunReport):
+    """`counts` are keyed by (flow.operation, status)."""
+
     waiting: int = 0  # rows whose contact does not exist yet
     skipped: int = 0  # rows whose contact was deleted on the platform (not brought back)
     found_after_lost_answer: int = 0
 
 
 @dataclass
-class Clients:
-    highlevel: HighLevelClient | None = None
-    sendapp: SendAppClient | None = None
-    sendowl: SendOwlClient | None = None
-    channel_token: str | None = None
+class ActivitySteps:
+    """The activity outbox: each row hangs on a parent record, resolved when it is sent."""
 
+    outbox: ActivityOutbox
+    writer: ActivityWriter
+    report: ActivityReport
+    welcome: WelcomeFlow
+    log: Callable[[str], None]
+    recreates_deleted: bool
+    taken: set[str] = field(default_factory=set)  # SendApp tasks that are a HighLevel task's twin already
+    parents: dict[str, tuple[str | None, bool]] = field(default_factory=dict)  # stable: contacts are written first
 
-def _existing(clients: Clients, platform: str, parent: str, row: PendingActivity, paired: set[str]) -> str | None:
-    """The note or task an earlier attempt created: found by its marker (SendApp tasks have no body: by title and
-    due time, among tasks that are not another task's twin yet)."""
-    tag = marker(row.key)
-    if platform == "highlevel" and clients.highlevel is not None:
-        hl = clients.highlevel
-        listed = hl.get_tasks(parent) if row.operation == "create_task" else hl.get_notes(parent)
-        return next((str(m.id) for m, raw in listed.valid if tag in str(raw.get("body") or "")), None)
-    if platform == "sendapp" and clients.sendapp is not None:
-        if row.operation == "create_task":
-            due = row.payload.get("due_at")
-            wanted = parse_instant(due) if due else None
-            for task, _raw in clients.sendapp.get_tasks(int(parent)).valid:
-                if str(task.id) not in paired and task.title == row.payload["title"] and task.due_at == wanted:
-                    return str(task.id)
-            return None
-        notes = clients.sendapp.get_notes(int(parent))
-        return next((str(m.id) for m, raw in notes.valid if tag in str(raw.get("body") or "")), None)
-    return None
+    @property
+    def platform(self) -> str:
+        return self.writer.platform
 
+    def name(self, row: PendingActivity) -> str:
+        return f"{row.flow}.{row.operation}"
 
-def _send(
-    clients: Clients, platform: str, row: PendingActivity, parent: str, report: ActivityReport, paired: set[str]
-) -> str | None:
-    p = row.payload
-    if row.operation in ("create_note", "create_task") and row.attempts > 0:
-        found = _existing(clients, platform, parent, row, paired)
-        if found is not None:
-            report.found_after_lost_answer += 1
-            return found
-    if platform == "highlevel":
-        hl = clients.highlevel
-        assert hl is not None
-        if row.operation == "add_tags":
-            hl.add_tags(parent, list(p["tags"]))
-            return None
-        if row.operation == "create_task":
-            return str(hl.create_task(parent, p)["id"])
-        if row.operation == "create_note":
-            return str(hl.create_note(parent, {"body": p["body"]})["id"])
-        if row.operation == "complete_task":  # written by plans made before flow 4 merged task fields
-            return str(hl.set_task_completed(p["contact_id"], p["task_id"], True).get("id", p["task_id"]))
-        if row.operation == "update_task":
-            sets: dict[str, Any] = {k: p[k] for k in ("title", "dueDate", "completed") if k in p}
-            if set(sets) == {"completed"}:
-                answer = hl.set_task_completed(p["contact_id"], p["task_id"], bool(sets["completed"]))
-            else:
-                answer = hl.update_task(p["contact_id"], p["task_id"], sets)
-            return str(answer.get("id", p["task_id"]))
-    if platform == "sendapp":
-        sa = clients.sendapp
-        assert sa is not None
-        if row.operation == "create_task":
-            fields = {k: p[k] for k in ("title", "due_at", "status") if p.get(k) is not None}
-            return str(sa.create_task(int(parent), fields)["id"])
-        if row.operation == "update_task":
-            fields = {k: p[k] for k in ("title", "due_at", "status") if k in p}
-            return str(sa.update_task(int(p["contact_id"] or parent), int(p["task_id"]), fields)["id"])
-        if row.operation == "create_note":
-            return str(sa.create_note(int(parent), p["body"])["id"])
-        if row.operation == "send_message":
-            if not clients.channel_token:
-                raise PlatformError("sendapp", "no WhatsApp channel token configured (SENDAPP_CHANNEL_TOKEN)")
-            return sa.send_template(clients.channel_token, p["number"], p["template"], p.get("language", "en"))
-    if platform == "sendowl" and row.operation == "tag_order":
-        assert clients.sendowl is not None
-        clients.sendowl.update_order(int(parent), {"tag": p["tag"]})
-        return None
-    raise PlatformError(platform, f"unsupported activity {row.operation}")
+    def prepare(self, row: PendingActivity, run_id: str) -> Send | Hold:
+        platform = self.platform
+        if row.operation == "send_message" and row.status == "sent":
+            self.outbox.result(platform, row, run_id, "unknown", None, error="the answer was lost; not re-sent")
+            return Hold("unknown")
+        if platform == "sendowl":
+            return Send(row.source_ref)  # the order
+        if row.person_id not in self.parents:
+            self.parents[row.person_id] = self.outbox.parent(platform, row.person_id)
+        parent, deleted = self.parents[row.person_id]
+        if deleted and not self.recreates_deleted:
+            reason = f"the person's {platform} contact {parent} was deleted there; it is not brought back"
+            self.outbox.result(platform, row, run_id, "skipped", parent, error=reason)
+            self.report.skipped += 1
+            return Hold("skipped")
+        if parent is None or deleted:
+            self.report.waiting += 1  # the contact is not there yet (e.g. its create failed); retried next run
+            return Hold()
+        return Send(parent)
+
+    def mark_sent(self, row: PendingActivity, run_id: str, parent: str | None) -> None:
+        assert parent is not None
+        self.outbox.mark_sent(row.key, run_id, parent)
+
+    def send(self, row: PendingActivity, parent: str | None) -> str | None:
+        assert parent is not None
+        if row.attempts > 0:  # an earlier attempt may have made the note or task: find it by its marker
+            found = self.writer.find(row, parent, self.taken)
+            if found is not None:
+                self.report.found_after_lost_answer += 1
+                return found
+        return self.writer.send(row, parent)
+
+    def in_doubt(self, row: PendingActivity, exc: PlatformError) -> bool:
+        # A 5xx, a timeout, a reset or an unreadable 2xx: the message may have gone out, and SendApp cannot be asked.
+        return row.operation == "send_message" and may_have_applied(exc)
+
+    def book(self, row: PendingActivity, run_id: str, parent: str | None, answer: str | None) -> None:
+        self.outbox.result(self.platform, row, run_id, "acknowledged", parent, answer)
+        if self.platform == "sendapp" and row.operation == "create_task" and answer:
+            self.taken.add(answer)
+        if row.operation == "send_message" and not _record_welcome(self.outbox, row, run_id, self.welcome):
+            self.log(f"sendapp: welcome for {row.person_id} sent; no HighLevel contact to note it on")
+
+    def fail(self, row: PendingActivity, run_id: str, parent: str | None, status: str, error: str) -> None:
+        self.outbox.result(self.platform, row, run_id, status, parent, error=error)
 
 
 def execute_activities(
     outbox: ActivityOutbox,
-    platform: str,
-    clients: Clients,
+    writer: ActivityWriter,
     run_id: str,
     max_attempts: int,
     welcome: WelcomeFlow,
     log: Callable[[str], None] = lambda _: None,
     recreates_deleted: bool = False,
 ) -> ActivityReport:
-    """`recreates_deleted`: the target brings a contact a user deleted back (mirror mode), so its writes wait."""
+    """Send the activity outbox's pending rows for the writer's platform.
+
+    `recreates_deleted`: the target brings a contact a user deleted back (mirror mode), so its writes wait."""
     report = ActivityReport()
-    paired = paired_sendapp_tasks(outbox.warehouse) if platform == "sendapp" else set()
-    parents: dict[str, tuple[str | None, bool]] = {}  # contacts are written before activities: stable here
-    for row in outbox.pending(platform, max_attempts):
-        name = f"{row.flow}.{row.operation}"
-        if row.operation == "send_message" and row.status == "sent":
-            outbox.result(platform, row, run_id, "unknown", None, error="the answer was lost; not re-sent")
-            report.counts[(name, "unknown")] += 1
-            continue
-        if platform == "sendowl":
-            parent: str | None = row.source_ref
-        else:
-            if row.person_id not in parents:
-                parents[row.person_id] = outbox.parent(platform, row.person_id)
-            parent, deleted = parents[row.person_id]
-            if deleted and not recreates_deleted:
-                reason = f"the person's {platform} contact {parent} was deleted there; it is not brought back"
-                outbox.result(platform, row, run_id, "skipped", parent, error=reason)
-                report.counts[(name, "skipped")] += 1
-                report.skipped += 1
-                continue
-            if deleted:
-                parent = None
-        if parent is None:
-            report.waiting += 1  # the contact is not there yet (e.g. its create failed); retried next run
-            continue
-        outbox.mark_sent(row.key, run_id, parent)
-        try:
-            result_id = _send(clients, platform, row, parent, report, paired)
-        except DailyBudgetExhaustedError as exc:
-            outbox.result(platform, row, run_id, "failed", parent, error=str(exc))
-            report.counts[(name, "failed")] += 1
-            break
-        except PlatformError as exc:
-            final = isinstance(exc, FINAL_ERRORS) or row.attempts + 1 >= max_attempts
-            error = str(exc)
-            if row.operation == "send_message" and may_have_applied(exc):
-                # A 5xx, a timeout, a reset or an unreadable 2xx: it may have gone out, and SendApp cannot be asked.
-                final, status, error = True, "unknown", f"in doubt, not re-sent: {exc}"
-            else:
-                # A create that may have been applied is found by its marker before it is sent again (`_send`).
-                status = "dead" if final else "failed"
-            outbox.result(platform, row, run_id, status, parent, error=error)
-            report.counts[(name, status)] += 1
-            log(f"{platform}: {name} for {row.person_id} {status}: {exc}")
-            continue
-        outbox.result(platform, row, run_id, "acknowledged", parent, result_id)
-        report.counts[(name, "acknowledged")] += 1
-        if platform == "sendapp" and row.operation == "create_task" and result_id:
-            paired.add(result_id)
-        if row.operation == "send_message" and not _record_welcome(outbox, row, run_id, welcome):
-            log(f"sendapp: welcome for {row.person_id} sent; no HighLevel contact to note it on")
+    steps = ActivitySteps(outbox, writer, report, welcome, log, recreates_deleted)
+    if writer.platform == "sendapp":
+        steps.taken = paired_sendapp_tasks(outbox.warehouse)
+    send_rows(steps, outbox.pending(writer.platform, max_attempts), run_id, max_attempts, report, log)
     return report
 
 
@@ -199,4 +142,6 @@ def metadata_counts(report: ActivityReport) -> dict[str, Any]:
     out["waiting_for_contact"] = report.waiting
     out["skipped_contact_deleted"] = report.skipped
     out["found_after_lost_answer"] = report.found_after_lost_answer
+    if report.stopped:
+        out["stopped"] = report.stopped
     return out

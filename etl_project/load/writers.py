@@ -1,4 +1,4 @@
-"""One writer per target platform: create, update, delete and look up a contact through its client.
+"""One contact writer per target platform: create, update, delete and look up a contact through its client.
 
 A writer returns the record's id and the platform's update time after the write (the snapshot's version).
 `lookup` finds a record an earlier create may have made although its response was lost (crash, timeout).
@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from etl_project.platforms.errors import NotFoundError
 from etl_project.platforms.fields import instant_or_none
@@ -95,3 +95,12 @@ class HighLevelWriter:
                 if found and found.get("id"):
                     return str(found["id"])
         return None
+
+
+def contact_writer(platform: str, client: object) -> TargetWriter:
+    """The contact writer for a target platform, around its client."""
+    if platform == "sendapp":
+        return SendAppWriter(cast(SendAppClient, client))
+    if platform == "highlevel":
+        return HighLevelWriter(cast(HighLevelClient, client))
+    raise ValueError(f"no contact writer for {platform}")
