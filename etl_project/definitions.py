@@ -21,6 +21,8 @@ from etl_project.defs.sendapp_assets import sendapp_child_assets, sendapp_contac
 from etl_project.defs.sendowl_assets import sendowl_customers, sendowl_orders, sendowl_products
 from etl_project.defs.sync_job import sync_job
 from etl_project.defs.sync_trigger import sync_after_extract
+from etl_project.defs.webhook_run import WEBHOOK_ASSETS, webhook_sync_job
+from etl_project.defs.webhook_sensor import webhook_inbox_sensor
 
 
 def highlevel_resource() -> HighLevelResource:
@@ -57,6 +59,7 @@ ASSETS = dg.with_source_code_references(
             *write_assets,
             activity_changeset,
             activity_writes,
+            *WEBHOOK_ASSETS,
         ],
     )
 )
@@ -72,9 +75,15 @@ EXTRACT_ASSETS = assets_of("extract")
 defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=[*changeset_asset_checks, *health_checks],
-    jobs=[extract_job, sync_job],
+    jobs=[extract_job, sync_job, webhook_sync_job],
     schedules=[hourly_extract, nightly_reconciliation],
-    sensors=[onboarding_backfill, sync_after_extract, alert_on_run_failure, alert_on_failed_checks],
+    sensors=[
+        onboarding_backfill,
+        sync_after_extract,
+        webhook_inbox_sensor,
+        alert_on_run_failure,
+        alert_on_failed_checks,
+    ],
     resources={
         "highlevel": highlevel_resource(),
         "sendowl": SendOwlResource(

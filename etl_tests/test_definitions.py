@@ -27,6 +27,7 @@ def test_definitions_load() -> None:
     assert {s.name for s in repo.sensor_defs} == {
         "onboarding_backfill",
         "sync_after_extract",
+        "webhook_inbox_sensor",
         "alert_on_run_failure",
         "alert_on_failed_checks",
     }

@@ -53,6 +53,13 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         default=int(_env("SANDBOX_LATENCY_MS", "0")),
         help="added latency per request (env SANDBOX_LATENCY_MS)",
     )
+    for name in ("highlevel", "sendowl"):
+        env = f"SANDBOX_{name.upper()}_WEBHOOK_URL"
+        p.add_argument(
+            f"--{name}-webhook-url",
+            default=_env(env, ""),
+            help=f"where the stand-in delivers its signed webhooks; empty: none (env {env})",
+        )
     a = p.parse_args(argv)
     hl = HighLevelSettings()
     hl.token = _env("SANDBOX_HIGHLEVEL_TOKEN", hl.token)
@@ -76,6 +83,8 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         latency_ms=a.latency_ms,
         highlevel=hl,
         sendapp=sendapp,
+        highlevel_webhook_url=a.highlevel_webhook_url,
+        sendowl_webhook_url=a.sendowl_webhook_url,
     )
 
 
@@ -87,10 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  HIGHLEVEL_BASE_URL={sandbox.base_url('highlevel')}")
     print(f"  HIGHLEVEL_TOKEN={hl.token}   HIGHLEVEL_LOCATION_ID={hl.location_id}")
     print(f"  OAuth client: HIGHLEVEL_CLIENT_ID={hl.client_id} HIGHLEVEL_CLIENT_SECRET={hl.client_secret}")
+    keys = sandbox.webhook_keys()
+    print(f"  webhooks to: {config.highlevel_webhook_url or '(none; POST /_sandbox/webhooks to set)'}")
+    print(f"  HIGHLEVEL_WEBHOOK_PUBLIC_KEYS={keys['public_key']}   HIGHLEVEL_LOCATION_IDS={hl.location_id}")
+    print(f"  HIGHLEVEL_WEBHOOK_RSA_PUBLIC_KEYS={keys['rsa_public_key']}")
     so = config.sendowl
     print(f"SendOwl sandbox    {sandbox.api_url('sendowl')}")
     print(f"  SENDOWL_BASE_URL={sandbox.api_url('sendowl')}")
     print(f"  SENDOWL_KEY={so.key}   SENDOWL_SECRET={so.secret}   updated_after: {so.updated_after_supported}")
+    print(f"  webhooks to: {config.sendowl_webhook_url or '(none)'}   SENDOWL_WEBHOOK_SECRET={so.secret}")
     sa = config.sendapp
     print(f"SendApp sandbox    {sandbox.api_url('sendapp')}")
     print(f"  SENDAPP_BASE_URL={sandbox.api_url('sendapp')}")

@@ -90,7 +90,9 @@ class Faults:
     JSON body is cut short (`truncate_rate`) or replaced by HTML (`non_json_rate`), and with `reset_after_apply`
     on the connection closed mid-answer. The storm, truncation, HTML and reset knobs apply to paths starting with
     `fault_path`. `answer_delay_ms` (SendApp) applies a write (to paths starting with `answer_delay_path`) and then
-    holds its answer back, like a platform that commits and answers late."""
+    holds its answer back, like a platform that commits and answers late. The `webhook_*` knobs act on the
+    stand-in's outgoing webhooks (`sandbox/webhooks.py`): a share delivered twice, a share never sent, each delayed,
+    and reordering (held for a short window, sent newest first)."""
 
     error_rate: float = 0.0
     latency_ms: int = 0
@@ -108,6 +110,10 @@ class Faults:
     storm_retry_after: int = 0  # seconds announced in Retry-After; 0: no header
     storm_seconds: float = 0.0  # > 0: the storm ends this long after it was set
     fault_path: str = ""
+    webhook_duplicate_rate: float = 0.0
+    webhook_drop_rate: float = 0.0
+    webhook_delay_ms: int = 0
+    webhook_reorder: bool = False
     storm_until: float | None = None  # set from storm_seconds by `start_storm`
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
@@ -138,6 +144,7 @@ class Stats:
     write_requests: int = 0  # every write attempt, whatever the answer
     rate_limit_status: int = 429  # how this platform says "too fast" (SendOwl: 403)
     injected: Counter[str] = field(default_factory=Counter)  # answers the fault knobs changed, by kind
+    deliveries: Counter[str] = field(default_factory=Counter)  # outgoing webhooks: sent, retried, dropped, status_<n>
 
     def record(self, method: str, path: str, status: int, is_write: bool) -> None:
         self.total += 1
@@ -152,6 +159,7 @@ class Stats:
         self.by_status.clear()
         self.by_route.clear()
         self.injected.clear()
+        self.deliveries.clear()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -162,4 +170,5 @@ class Stats:
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "by_route": dict(self.by_route.most_common()),
             "injected": dict(self.injected),
+            "webhooks": dict(self.deliveries),
         }

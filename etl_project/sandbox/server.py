@@ -24,6 +24,14 @@ from etl_project.sandbox.sendapp.store import SendAppSettings, SendAppStore
 from etl_project.sandbox.sendowl.app import create_app as create_sendowl_app
 from etl_project.sandbox.sendowl.app import rate_limit_settings as sendowl_rate_limit_settings
 from etl_project.sandbox.sendowl.store import SendOwlSettings, SendOwlStore
+from etl_project.sandbox.webhooks import (
+    HighLevelKeys,
+    HighLevelWebhooks,
+    SendOwlWebhooks,
+    WebhookSender,
+    WebhookSettings,
+    register_webhook_admin,
+)
 
 API_PREFIX = {"sendapp": "/api"}
 SandboxState = dict[str, dict[str, Any]]  # platform -> store attribute -> value (see Sandbox.snapshot)
@@ -44,6 +52,10 @@ class SandboxConfig:
     highlevel: HighLevelSettings = field(default_factory=HighLevelSettings)
     sendowl: SendOwlSettings = field(default_factory=SendOwlSettings)
     sendapp: SendAppSettings = field(default_factory=SendAppSettings)
+    # Where HighLevel's and SendOwl's stand-ins deliver their signed webhooks (empty: none are sent); also
+    # settable while running through `POST /_sandbox/webhooks`.
+    highlevel_webhook_url: str = ""
+    sendowl_webhook_url: str = ""
 
 
 @dataclass
@@ -55,6 +67,7 @@ class PlatformSandbox:
     faults: Faults
     stats: Stats
     store: Any
+    webhooks: WebhookSender | None = None
 
 
 class Sandbox:
@@ -97,6 +110,12 @@ class Sandbox:
 
         reset(None, None)
         app = create_highlevel_app(store, limiter, faults, stats)
+        self.highlevel_keys = HighLevelKeys.for_seed(cfg.seed)
+        hooks = HighLevelWebhooks(
+            self.highlevel_keys, cfg.highlevel.location_id, WebhookSettings(cfg.highlevel_webhook_url), faults, stats
+        )
+        app.state.webhooks = hooks
+        register_webhook_admin(app, hooks, self.webhook_keys)
 
         def counts() -> dict[str, int]:
             return {
@@ -109,7 +128,7 @@ class Sandbox:
         register_admin(app, reset, limiter, faults, stats, counts)
         app.add_middleware(FaultInjector, faults=faults, stats=stats)  # outermost: outside auth and limits
         self.platforms["highlevel"] = PlatformSandbox(
-            "highlevel", app, cfg.highlevel_port, limiter, faults, stats, store
+            "highlevel", app, cfg.highlevel_port, limiter, faults, stats, store, hooks
         )
 
     def _build_sendowl(self) -> None:
@@ -125,13 +144,18 @@ class Sandbox:
 
         reset(None, None)
         app = create_sendowl_app(store, limiter, faults, stats)
+        hooks = SendOwlWebhooks(cfg.sendowl.secret, WebhookSettings(cfg.sendowl_webhook_url), faults, stats)
+        app.state.webhooks = hooks
+        register_webhook_admin(app, hooks, lambda: {"secret_env": "SENDOWL_WEBHOOK_SECRET"})
 
         def counts() -> dict[str, int]:
             return {"orders": len(store.orders), "products": len(store.products)}
 
         register_admin(app, reset, limiter, faults, stats, counts)
         app.add_middleware(FaultInjector, faults=faults, stats=stats)  # outermost: outside auth and limits
-        self.platforms["sendowl"] = PlatformSandbox("sendowl", app, cfg.sendowl_port, limiter, faults, stats, store)
+        self.platforms["sendowl"] = PlatformSandbox(
+            "sendowl", app, cfg.sendowl_port, limiter, faults, stats, store, hooks
+        )
 
     def _build_sendapp(self) -> None:
         cfg = self.config
@@ -164,6 +188,21 @@ class Sandbox:
         register_admin(app, reset, limiter, faults, stats, counts)
         app.add_middleware(FaultInjector, faults=faults, stats=stats)  # outermost: outside auth and limits
         self.platforms["sendapp"] = PlatformSandbox("sendapp", app, cfg.sendapp_port, limiter, faults, stats, store)
+
+    def webhook_keys(self) -> dict[str, str]:
+        """What the receiver verifies HighLevel's deliveries with (`HIGHLEVEL_WEBHOOK_PUBLIC_KEYS`, and the legacy
+        `HIGHLEVEL_WEBHOOK_RSA_PUBLIC_KEYS`); SendOwl's are keyed by the account's secret (`SENDOWL_WEBHOOK_SECRET`)."""
+        return {
+            "public_key": self.highlevel_keys.public_key(),
+            "rsa_public_key": self.highlevel_keys.rsa_public_key(),
+        }
+
+    def webhooks(self, name: str) -> WebhookSender:
+        """A platform's webhook sender (HighLevel and SendOwl send them)."""
+        sender = self.platforms[name].webhooks
+        if sender is None:
+            raise KeyError(f"{name} sends no webhooks")
+        return sender
 
     def snapshot(self) -> SandboxState:
         """Every platform's records as they are now (a deep copy), to `restore` into this or another sandbox of the
@@ -213,6 +252,9 @@ class Sandbox:
         async def serve_all() -> None:
             await asyncio.gather(*(s.serve(sockets=[k]) for s, k in zip(self._servers, self._sockets, strict=True)))
 
+        for platform in self.platforms.values():
+            if platform.webhooks is not None:
+                platform.webhooks.start()
         self._thread = threading.Thread(target=lambda: asyncio.run(serve_all()), name="sandbox", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 120  # a hang guard: a busy machine starts servers slowly
@@ -229,6 +271,9 @@ class Sandbox:
             self._thread.join(timeout=10)
         for sock in self._sockets:
             sock.close()
+        for platform in self.platforms.values():
+            if platform.webhooks is not None:
+                platform.webhooks.stop()
 
     def wait(self) -> None:
         """Block until the servers stop (Ctrl-C in the CLI)."""

@@ -189,6 +189,17 @@ class Warehouse:
             con.unregister(name)
         return result
 
+    def mark_deleted(self, platform: str, kind: str, record_ids: Sequence[str]) -> None:
+        """Mark current records deleted: a re-read by id found them gone (404). A record landed again later (it
+        came back, or the 404 was an id never landed) is merged as live as usual."""
+        if not record_ids:
+            return
+        sql = load_sql("mark_contact_deleted").format(table=kind_table(platform, kind).table)
+        now = datetime.now(UTC)
+        with self.transaction() as con:
+            for record_id in record_ids:
+                con.execute(sql, {"now": now, "id": record_id})
+
     def record_windows(self, entries: Sequence[LedgerEntry]) -> None:
         """Mark windows complete, after their records landed (a crash in between only means a redo)."""
         finished = datetime.now(UTC)

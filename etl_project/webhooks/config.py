@@ -57,6 +57,16 @@ def default_inbox_path() -> Path:
     return Path(settings.state_dir()) / "webhook_inbox.sqlite3"
 
 
+def inbox_path(env: Mapping[str, str]) -> Path:
+    """`WEBHOOK_INBOX_PATH`, else the default: the one setting the receiver and the Dagster sensor both read."""
+    return Path(env.get("WEBHOOK_INBOX_PATH") or default_inbox_path())
+
+
+def sensor_interval_seconds(env: Mapping[str, str]) -> int:
+    """How often the sensor drains the inbox (`WEBHOOK_SENSOR_INTERVAL_SECONDS`, default 30)."""
+    return _int(env, "WEBHOOK_SENSOR_INTERVAL_SECONDS", 30, 1)
+
+
 def config_from_env(env: Mapping[str, str]) -> ReceiverConfig:
     legacy = env.get("HIGHLEVEL_WEBHOOK_LEGACY_RSA", "off").strip().lower() in _ON
     synchronous = env.get("WEBHOOK_INBOX_SYNCHRONOUS", "full").strip().lower()
@@ -77,6 +87,6 @@ def config_from_env(env: Mapping[str, str]) -> ReceiverConfig:
         sendowl_secret=env.get("SENDOWL_WEBHOOK_SECRET", ""),
         max_age_seconds=_int(env, "WEBHOOK_MAX_AGE_SECONDS", DEFAULT_MAX_AGE_SECONDS, 1),
         max_body_bytes=_int(env, "WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024),
-        inbox_path=Path(env.get("WEBHOOK_INBOX_PATH") or default_inbox_path()),
+        inbox_path=inbox_path(env),
         inbox_synchronous=synchronous,
     )

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from etl_project.platforms.highlevel.settings import ACCEPTED_VERSIONS
-from etl_project.sandbox.highlevel import routes_children, routes_contacts
+from etl_project.sandbox.highlevel import routes_children, routes_contacts, routes_scripted
 from etl_project.sandbox.highlevel.search import SearchIndex
 from etl_project.sandbox.highlevel.store import HighLevelStore
 from etl_project.sandbox.limits import Faults, SlidingWindowLimiter, Stats
@@ -119,4 +119,5 @@ def create_app(store: HighLevelStore, limiter: SlidingWindowLimiter, faults: Fau
 
     routes_contacts.register(app, store, check_location)
     routes_children.register(app, store, check_location)
+    routes_scripted.register(app, store)
     return app

@@ -12,9 +12,13 @@ from fastapi.responses import JSONResponse
 from etl_project.sandbox.highlevel import validate
 from etl_project.sandbox.highlevel.store import HighLevelStore, iso
 from etl_project.sandbox.web import ApiFault, trace_id
+from etl_project.sandbox.webhooks import emitter
 
 
 def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any], None]) -> None:
+    # HighLevel fires Task Create/Complete/Delete (no TaskUpdate, nothing on a re-open) and Note Create/Update/Delete.
+    emit = emitter(app)
+
     def contact_or_404(contact_id: str) -> dict[str, Any]:
         contact = store.contacts.get(contact_id)
         if contact is None:
@@ -40,6 +44,7 @@ def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any]
         body = validate.task_body(await request.json(), creating=True)
         task = {"id": store.new_id(), "body": None, "assignedTo": None, **body, "contactId": contact_id}
         store.tasks.setdefault(contact_id, {})[task["id"]] = task
+        emit("TaskCreate", task)
         return JSONResponse({"task": task, "traceId": trace_id()}, status_code=201)
 
     @app.get("/contacts/{contact_id}/tasks/{task_id}")
@@ -49,7 +54,10 @@ def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any]
     @app.put("/contacts/{contact_id}/tasks/{task_id}")
     async def update_task(contact_id: str, task_id: str, request: Request) -> Any:
         task = child_or_404(store.tasks, contact_id, task_id, "Task")
+        was = task.get("completed")
         task.update(validate.task_body(await request.json(), creating=False))
+        if task.get("completed") and not was:
+            emit("TaskComplete", task)
         return {"task": task, "traceId": trace_id()}
 
     @app.put("/contacts/{contact_id}/tasks/{task_id}/completed")
@@ -58,12 +66,15 @@ def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any]
         body = validate.require_object(await request.json())
         if not isinstance(body.get("completed"), bool):
             raise ApiFault(422, ["completed must be a boolean value"])
+        was = task.get("completed")
         task["completed"] = body["completed"]
+        if body["completed"] and not was:
+            emit("TaskComplete", task)
         return {"task": task, "traceId": trace_id()}
 
     @app.delete("/contacts/{contact_id}/tasks/{task_id}")
     async def delete_task(contact_id: str, task_id: str) -> Any:
-        child_or_404(store.tasks, contact_id, task_id, "Task")
+        emit("TaskDelete", child_or_404(store.tasks, contact_id, task_id, "Task"))
         del store.tasks[contact_id][task_id]
         return {"succeded": True, "traceId": trace_id()}
 
@@ -107,6 +118,7 @@ def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any]
             "contactId": contact_id,
         }
         store.notes.setdefault(contact_id, {})[note["id"]] = note
+        emit("NoteCreate", note)
         return JSONResponse({"note": note, "traceId": trace_id()}, status_code=201)
 
     @app.get("/contacts/{contact_id}/notes/{note_id}")
@@ -117,11 +129,12 @@ def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any]
     async def update_note(contact_id: str, note_id: str, request: Request) -> Any:
         note = child_or_404(store.notes, contact_id, note_id, "Note")
         note.update(validate.note_body(await request.json()))
+        emit("NoteUpdate", note)
         return {"note": note, "traceId": trace_id()}
 
     @app.delete("/contacts/{contact_id}/notes/{note_id}")
     async def delete_note(contact_id: str, note_id: str) -> Any:
-        child_or_404(store.notes, contact_id, note_id, "Note")
+        emit("NoteDelete", child_or_404(store.notes, contact_id, note_id, "Note"))
         del store.notes[contact_id][note_id]
         return {"succeded": True, "traceId": trace_id()}
 

@@ -14,6 +14,7 @@ from etl_project.sandbox.highlevel import validate
 from etl_project.sandbox.highlevel.search import SearchError
 from etl_project.sandbox.highlevel.store import HighLevelStore, iso
 from etl_project.sandbox.web import ApiFault, trace_id
+from etl_project.sandbox.webhooks import Emit, emitter
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +49,18 @@ def apply_fields(contact: dict[str, Any], body: dict[str, Any]) -> None:
         contact["name"] = " ".join(p for p in (contact.get("firstName"), contact.get("lastName")) if p) or None
 
 
+def contact_events(emit: Emit, before: dict[str, Any] | None, contact: dict[str, Any]) -> None:
+    """What HighLevel fires for a contact write: Create or Update, plus TagUpdate and DndUpdate when those changed."""
+    emit("ContactCreate" if before is None else "ContactUpdate", public(contact))
+    if before is not None and before.get("tags") != contact.get("tags"):
+        emit("ContactTagUpdate", public(contact))
+    if before is not None and before.get("dnd") != contact.get("dnd"):
+        emit("ContactDndUpdate", public(contact))
+
+
 def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any], None]) -> None:
+    emit = emitter(app)
+
     def get_or_404(contact_id: str) -> dict[str, Any]:
         contact = store.contacts.get(contact_id)
         if contact is None:
@@ -177,12 +189,14 @@ def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any]
         body = validate.contact_body(await request.json())
         check_location(body.get("locationId"))
         existing = find_duplicate(body.get("email"), body.get("phone"))
+        before = None if existing is None else dict(existing)
         if existing is None:
             contact, new = create(body), True
         else:
             apply_fields(existing, body)
             store.touch(existing)
             contact, new = existing, False
+        contact_events(emit, before, contact)
         return JSONResponse({"new": new, "contact": public(contact), "traceId": trace_id()})
 
     @app.post("/contacts/")
@@ -208,7 +222,9 @@ def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any]
                         "traceId": trace_id(),
                     },
                 )
-        return JSONResponse({"contact": public(create(body)), "traceId": trace_id()}, status_code=201)
+        contact = create(body)
+        contact_events(emit, None, contact)
+        return JSONResponse({"contact": public(contact), "traceId": trace_id()}, status_code=201)
 
     @app.get("/contacts/{contact_id}")
     async def get_contact(contact_id: str) -> Any:
@@ -218,13 +234,15 @@ def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any]
     async def update_contact(contact_id: str, request: Request) -> Any:
         contact = get_or_404(contact_id)
         body = validate.contact_body(await request.json())
+        before = dict(contact)
         apply_fields(contact, body)
         store.touch(contact)
+        contact_events(emit, before, contact)
         return {"succeded": True, "contact": public(contact), "traceId": trace_id()}
 
     @app.delete("/contacts/{contact_id}")
     async def delete_contact(contact_id: str) -> Any:
-        get_or_404(contact_id)
+        emit("ContactDelete", public(get_or_404(contact_id)))
         del store.contacts[contact_id]
         for table in (store.tasks, store.notes, store.appointments):
             table.pop(contact_id, None)
@@ -237,6 +255,7 @@ def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any]
         tags = _tags_body(await request.json())
         contact["tags"] = list(dict.fromkeys([*contact.get("tags", []), *tags]))
         store.touch(contact)
+        emit("ContactTagUpdate", public(contact))
         return JSONResponse({"tags": contact["tags"], "traceId": trace_id()}, status_code=201)
 
     @app.delete("/contacts/{contact_id}/tags")
@@ -245,6 +264,7 @@ def register(app: FastAPI, store: HighLevelStore, check_location: Callable[[Any]
         drop = {t.lower() for t in _tags_body(await request.json())}
         contact["tags"] = [t for t in contact.get("tags", []) if t.lower() not in drop]
         store.touch(contact)
+        emit("ContactTagUpdate", public(contact))
         return {"tags": contact["tags"], "traceId": trace_id()}
 
 

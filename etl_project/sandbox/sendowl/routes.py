@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from etl_project.sandbox.sendowl.store import WRITABLE_FIELDS, SendOwlStore, parse_time
 from etl_project.sandbox.web import ApiFault
+from etl_project.sandbox.webhooks import emitter, order_event
 
 ORDERS = "/api/v1_3/orders"
 PRODUCTS = "/api/v1/products"
@@ -88,6 +89,8 @@ def order_fields(body: Any) -> dict[str, Any]:
 
 
 def register(app: FastAPI, store: SendOwlStore) -> None:
+    emit = emitter(app)  # the shop's own events (a sale, a refund) fire SendOwl's order webhooks
+
     def order_or_404(order_id: str) -> dict[str, Any]:
         order = store.orders.get(int(order_id)) if order_id.isdigit() else None
         if order is None:
@@ -143,8 +146,11 @@ def register(app: FastAPI, store: SendOwlStore) -> None:
             )
         except (KeyError, TypeError, ValueError) as exc:
             return JSONResponse({"error": f"bad purchase: {exc}"}, status_code=400)
+        emit(order_event(order), order)
         return {"order": order}
 
     @app.post("/_sandbox/sendowl/orders/{order_id}/refund")
     async def refund(order_id: str) -> Any:
-        return {"order": store.refund(order_or_404(order_id)["id"])}
+        order = store.refund(order_or_404(order_id)["id"])
+        emit("order.refunded", order)  # "Refund issued": the order keeps its state, `refunded` turns true
+        return {"order": order}
