@@ -31,7 +31,8 @@ def _listed_ids(pages: Any) -> set[str]:
     group_name="reconcile",
     kinds={"duckdb", "highlevel", "sendapp"},
     pool="highlevel_api",
-    deps=[ghl_contacts, sendapp_contacts],
+    # The sync's one root: in a webhook-triggered run (`webhook_run.py`) the targeted re-reads land before it.
+    deps=[ghl_contacts, sendapp_contacts, "webhook_highlevel_refresh", "webhook_sendowl_refresh"],
     description="In full mode (the nightly sync): lists every HighLevel and SendApp contact id and marks the "
     "landed contacts no longer listed as deleted, so identities, golden records and the delete policy see it.",
 )

@@ -2,11 +2,9 @@
 
 `webhook_sync_job` is the two refresh assets (group `webhooks`, one per platform pool) plus what `sync_job` runs
 (groups `reconcile` and `load`). The records come through run config, one list per kind (`Targets.as_config`);
-an asset with nothing to read does nothing. The refresh steps carry a high `dagster/priority`: the job runs in one
-process (the code location's in-process executor), which takes the highest-priority ready step first, so both
-refreshes land before the sync reads the warehouse; the refresh assets cannot be upstream of the sync's assets
-without editing those. A failed refresh fails the run (the sensor then hands the events back to the inbox); the
-sync steps still run on what was landed before, which is harmless (the sync is idempotent).
+an asset with nothing to read does nothing. Both refreshes are upstream of the sync's one root (`contact_presence`),
+so they land before the sync reads the warehouse; in `sync_job` they are outside the selection and do not run. A
+failed refresh fails the run before anything is written (the sensor then hands the events back to the inbox).
 """
 
 import dagster as dg
@@ -19,8 +17,6 @@ from etl_project.defs.resources import HighLevelResource, SendOwlResource, get_w
 from etl_project.defs.sync_job import SYNC_TAG
 from etl_project.extract.targeted import Targets, refresh_highlevel, refresh_orders
 from etl_project.warehouse.derived import DerivedTables
-
-PRIORITY = {"dagster/priority": "100"}  # before every sync step of the same run (see the module docstring)
 
 
 class HighLevelTargets(dg.Config):
@@ -38,7 +34,6 @@ class SendOwlTargets(dg.Config):
     group_name="webhooks",
     kinds={"duckdb", "highlevel"},
     pool="highlevel_api",
-    op_tags=PRIORITY,
     owners=[OWNER],
     tags={"platform": "highlevel"},
     description="HighLevel records named by webhooks, re-read by id (a contact; a contact's tasks, notes or "
@@ -65,7 +60,6 @@ def webhook_highlevel_refresh(
     group_name="webhooks",
     kinds={"duckdb", "sendowl"},
     pool="sendowl_api",
-    op_tags=PRIORITY,
     owners=[OWNER],
     tags={"platform": "sendowl"},
     description="SendOwl orders named by webhooks, re-read by id and landed like the scheduled extraction; the "
