@@ -1,20 +1,16 @@
 """Activity flows (group `load`): 3 (purchases → HighLevel), 4 (tasks both ways), 5 (notes and appointments →
 SendApp) and 6 (welcome message), planned into the activity outbox once per source event, written after contacts."""
 
-from collections import Counter
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import get_warehouse
 from etl_project.load.activities import execute_activities, metadata_counts
+from etl_project.load.activity_plan import plan_activities
 from etl_project.load.activity_writers import activity_writer
 from etl_project.load.safety import real_write_refusal
-from etl_project.sync.activities import ActivityOp, appointment_ops, note_ops, purchase_ops, welcome_ops
-from etl_project.sync.tasks import task_agreements, task_ops
 from etl_project.warehouse.activities import ActivityOutbox
-from etl_project.warehouse.task_pairs import store_agreements, supersede_task_updates, task_facts
 
 # Written in this order: SendApp (notes, messages), then HighLevel (tags, tasks, notes, welcome notes), SendOwl.
 PLATFORMS = ("sendapp", "highlevel", "sendowl")
@@ -32,33 +28,8 @@ def activity_changeset(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, sync_config: SyncConfigResource
 ) -> dg.MaterializeResult:
     config = sync_config.load()
-    warehouse = get_warehouse(duckdb)
-    outbox = ActivityOutbox(warehouse)
-    plan: list[ActivityOp] = []
-    task_meta: dict[str, int] = {}
-    if config.flows.sendowl_purchases_to_highlevel:
-        plan += purchase_ops(outbox.purchase_facts(), config.purchases)
-    if config.flows.highlevel_activity_to_sendapp:
-        if config.activity.notes:
-            plan += note_ops(outbox.note_facts(), config.activity)
-        if config.activity.appointments:
-            plan += appointment_ops(outbox.appointment_facts(), config.activity)
-    if config.flows.highlevel_tasks_to_sendapp:
-        tasks = task_facts(warehouse)
-        task_plan = task_ops(tasks, config.tasks)
-        plan += task_plan
-        if not config.dry_run:
-            considered: list[tuple[str, str | None]] = [(t.task_id, None) for t in tasks if t.sendapp is not None]
-            considered += [(o.source_ref, o.key) for o in task_plan if o.operation == "update_task"]
-            task_meta["tasks.superseded"] = supersede_task_updates(warehouse, considered, context.run.run_id)
-            task_meta["tasks.bases_agreed"] = store_agreements(warehouse, task_agreements(tasks, config.tasks))
-    if config.flows.welcome_message:
-        plan += welcome_ops(outbox.welcome_facts(), config.welcome)
-    new = outbox.store(plan, context.run.run_id, config.dry_run)
-    per_flow = Counter(f"new.{flow}.{operation}" for _key, _platform, _person, operation, flow in new)
-    return dg.MaterializeResult(
-        metadata={"planned": len(plan), "new": len(new), "dry_run": config.dry_run, **per_flow, **task_meta}
-    )
+    plan = plan_activities(ActivityOutbox(get_warehouse(duckdb)), config, context.run.run_id)
+    return dg.MaterializeResult(metadata=plan.metadata(config.dry_run))
 
 
 @dg.asset(

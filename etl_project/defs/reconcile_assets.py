@@ -50,8 +50,9 @@ class SyncConfigResource(dg.ConfigurableResource):
 def reconcile_contacts(duckdb: DuckDBResource, sync_config: SyncConfigResource):  # type: ignore[no-untyped-def]
     derived = DerivedTables(get_warehouse(duckdb))
     config = sync_config.load()
-    result = reconcile(derived.contact_versions(), derived.identity_links(), config, derived.written_snapshots())
-    derived.save_reconciliation(*reconcile_frames(result))
+    with derived.warehouse.held():  # warehouse-only: one DuckDB instance start for the reads and the save
+        result = reconcile(derived.contact_versions(), derived.identity_links(), config, derived.written_snapshots())
+        derived.save_reconciliation(*reconcile_frames(result))
     summary = result.summary()
     conflicts = [(c.platform, c.platform_id, c.reason) for c in result.conflicts[:20]]
     yield dg.MaterializeResult(

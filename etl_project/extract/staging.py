@@ -43,6 +43,10 @@ class Stager:
         self._done.append(_DoneWindow(platform, kind, window, result, requests))
 
     def flush(self) -> None:
+        with self.warehouse.held():  # the landing and the ledger rows share one DuckDB instance start
+            self._flush()
+
+    def _flush(self) -> None:
         if self._batches:
             results = self.warehouse.land_batches([b for b, _ in self._batches])
             for (_, into), result in zip(self._batches, results, strict=True):

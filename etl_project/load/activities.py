@@ -120,7 +120,8 @@ def execute_activities(
     steps = ActivitySteps(outbox, writer, report, welcome, log, recreates_deleted)
     if writer.platform == "sendapp":
         steps.taken = paired_sendapp_tasks(outbox.warehouse)
-    send_rows(steps, outbox.pending(writer.platform, max_attempts), run_id, max_attempts, report, log)
+    rows = outbox.pending(writer.platform, max_attempts)
+    send_rows(steps, rows, run_id, max_attempts, report, log, outbox.warehouse.held)
     return report
 
 

@@ -67,15 +67,20 @@ def plan_changeset(outbox: Outbox, platform: str, config: SyncConfig, run_id: st
     target = target_config(platform, config)
     if target is None:
         return Changeset(platform, skipped="flow off or no target configured")
-    with step("candidates"):
-        scope = planning_scope(outbox, platform, target, config)
-        golden, states = outbox.plan_candidates(platform, can_create=scope.can_create, needs_phone=scope.needs_phone)
-    with step("plan_target"):
-        operations = plan_target(platform, target, golden, states, scope.creatable)
-    with step("frame"):
-        expected = {o.idempotency_key: expected_after(o, states.get(o.person_id, TargetState())) for o in operations}
-        planned = plan_frame(operations, expected)
-    with step("store_plan"):
-        new, superseded = outbox.store_plan(platform, planned, run_id, config.dry_run)
+    with outbox.warehouse.held():  # warehouse-only: one DuckDB instance start for the whole plan
+        with step("candidates"):
+            scope = planning_scope(outbox, platform, target, config)
+            golden, states = outbox.plan_candidates(
+                platform, can_create=scope.can_create, needs_phone=scope.needs_phone
+            )
+        with step("plan_target"):
+            operations = plan_target(platform, target, golden, states, scope.creatable)
+        with step("frame"):
+            expected = {
+                o.idempotency_key: expected_after(o, states.get(o.person_id, TargetState())) for o in operations
+            }
+            planned = plan_frame(operations, expected)
+        with step("store_plan"):
+            new, superseded = outbox.store_plan(platform, planned, run_id, config.dry_run)
     blocked = sum(1 for s in states.values() if s.key_taken)
     return Changeset(platform, tuple(operations), len(golden), blocked, new, superseded)

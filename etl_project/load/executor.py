@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -96,6 +97,25 @@ class OutboxSteps(Protocol[R_contra, A]):
     def fail(self, row: R_contra, run_id: str, parent: str | None, status: str, error: str) -> None: ...
 
 
+class _Held:
+    """The warehouse held open (`Warehouse.held`) for the loop's bookkeeping, let go around each platform call:
+    a row's booking and the next row's preparation share one DuckDB instance start."""
+
+    def __init__(self, hold: Callable[[], AbstractContextManager[None]]) -> None:
+        self._hold = hold
+        self._stack: ExitStack | None = None
+
+    def enter(self) -> None:
+        if self._stack is None:
+            self._stack = ExitStack()
+            self._stack.enter_context(self._hold())
+
+    def leave(self) -> None:
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            stack.close()
+
+
 def send_rows(
     steps: OutboxSteps[R, A],
     rows: Sequence[R],
@@ -103,39 +123,62 @@ def send_rows(
     max_attempts: int,
     report: RunReport,
     log: Callable[[str], None],
+    hold: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> None:
-    """The send loop both outboxes share."""
-    platform = steps.platform
-    for row in rows:
-        name = steps.name(row)
-        step = steps.prepare(row, run_id)
-        if isinstance(step, Hold):
-            if step.status is not None:
-                report.counts[(name, step.status)] += 1
-            continue
-        steps.mark_sent(row, run_id, step.parent)
-        try:
-            answer = steps.send(row, step.parent)
-        except STOP_ERRORS as exc:
+    """The send loop both outboxes share. `hold` keeps the warehouse open between platform calls."""
+    held = _Held(hold)
+    try:
+        for row in rows:
+            held.enter()
+            if not _send_row(steps, row, run_id, max_attempts, report, log, held):
+                break
+    finally:
+        held.leave()
+
+
+def _send_row(
+    steps: OutboxSteps[R, A],
+    row: R,
+    run_id: str,
+    max_attempts: int,
+    report: RunReport,
+    log: Callable[[str], None],
+    held: _Held,
+) -> bool:
+    """One row through the loop; False when the run must stop."""
+    platform, name = steps.platform, steps.name(row)
+    step = steps.prepare(row, run_id)
+    if isinstance(step, Hold):
+        if step.status is not None:
+            report.counts[(name, step.status)] += 1
+        return True
+    steps.mark_sent(row, run_id, step.parent)
+    held.leave()  # nothing holds the file during the platform call
+    try:
+        answer = steps.send(row, step.parent)
+    except PlatformError as exc:
+        held.enter()
+        if isinstance(exc, STOP_ERRORS):
             # Nothing else would get through (no budget left, or the credentials are refused): stop, and say so.
             steps.fail(row, run_id, step.parent, "failed", str(exc))
             report.counts[(name, "failed")] += 1
             report.stopped = f"{platform}: stopped: {exc}"
             report.credentials_refused = isinstance(exc, AuthenticationError)
             log(report.stopped)
-            break
-        except PlatformError as exc:
-            if steps.in_doubt(row, exc):
-                status, error = "unknown", f"in doubt, not re-sent: {exc}"
-            else:
-                final = isinstance(exc, FINAL_ERRORS) or row.attempts + 1 >= max_attempts
-                status, error = ("dead" if final else "failed"), str(exc)
-            steps.fail(row, run_id, step.parent, status, error)
-            report.counts[(name, status)] += 1
-            log(f"{platform}: {name} for {row.person_id} {status}: {exc}")
-            continue
-        steps.book(row, run_id, step.parent, answer)
-        report.counts[(name, "acknowledged")] += 1
+            return False
+        if steps.in_doubt(row, exc):
+            status, error = "unknown", f"in doubt, not re-sent: {exc}"
+        else:
+            final = isinstance(exc, FINAL_ERRORS) or row.attempts + 1 >= max_attempts
+            status, error = ("dead" if final else "failed"), str(exc)
+        steps.fail(row, run_id, step.parent, status, error)
+        report.counts[(name, status)] += 1
+        log(f"{platform}: {name} for {row.person_id} {status}: {exc}")
+        return True
+    held.enter()
+    steps.book(row, run_id, step.parent, answer)
+    report.counts[(name, "acknowledged")] += 1
+    return True
 
 
 @dataclass
@@ -209,5 +252,6 @@ def execute(
     """Send the contact outbox's pending rows for the writer's platform."""
     report = ExecutionReport()
     steps = ContactSteps(outbox, writer, report)
-    send_rows(steps, outbox.pending(writer.platform, max_attempts), run_id, max_attempts, report, log)
+    rows = outbox.pending(writer.platform, max_attempts)
+    send_rows(steps, rows, run_id, max_attempts, report, log, outbox.warehouse.held)
     return report
