@@ -50,7 +50,7 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=25
 
 ## make ui: the sandbox plus the Dagster UI (http://127.0.0.1:3000) wired to it
 ui: install $(DAGSTER_HOME)/dagster.yaml
