@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # Parallel pytest workers (pytest-xdist): one per core unless told, e.g. `make test TEST_WORKERS=1`.
 TEST_WORKERS ?= auto
 
-.PHONY: install demo demo-real-limits demo-steady test test-fast lint typecheck unit ui dev sandbox bench bench-plan soak clean webhooks
+.PHONY: install demo demo-real-limits demo-steady test test-fast lint typecheck unit ui dev sandbox bench bench-plan bench-webhooks soak clean webhooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ bench: install
 ## make bench-plan: the planning benchmark, 100k and 1M people (writes bench/results/plan.md; not part of `bench`)
 bench-plan: install
 	$(BIN)/python bench/plan_bench.py
+
+## make bench-webhooks: webhook receiver throughput, then event-to-write latency (writes bench/results/webhooks.md, webhook_latency.md)
+bench-webhooks: install
+	$(BIN)/python bench/webhook_bench.py
+	$(BIN)/python bench/webhook_latency.py
 
 ## make soak: the acceptance soak, 14 simulated days of schedules, sensors, faults and alerts (writes bench/results/soak.md)
 soak: install

@@ -1,7 +1,8 @@
 """End to end: sandbox → signed webhook → receiver process → sensor tick → targeted run → write on the other platform.
 
 The sensor is evaluated in the test (`build_sensor_context`) and its RunRequest executed in process, as the daemon
-would launch it. Duplicate and reordered deliveries are on: each write still happens exactly once, the sync's own
+would launch it. Flows 1 (a contact edit), 3 (a sale), 4 (a task completed in HighLevel) and 6 (a new contact's
+welcome). Duplicate and reordered deliveries are on: each write still happens exactly once, the sync's own
 writes echo back as webhooks and their run writes nothing, and a dropped delivery is caught by the next scheduled
 extraction.
 """
@@ -28,7 +29,7 @@ from etl_project.sandbox.webhooks import SANDBOX_APP_ID
 from etl_project.sync.activities import marker
 from etl_project.webhooks import Inbox
 from etl_project.webhooks.process import ReceiverProcess
-from etl_tests.conftest import LOCATION, SENDOWL_SECRET
+from etl_tests.conftest import HEADERS, LOCATION, SENDOWL_SECRET
 from etl_tests.sync_helpers import reset_stats, sendapp_contacts, sync, write_requests
 from etl_tests.test_reconcile_e2e import rows
 from etl_tests.test_writes_e2e import extract
@@ -207,3 +208,106 @@ def test_a_dropped_delivery_is_caught_by_the_next_scheduled_run(
     assert sync(resources, ALL_FLOWS, allow_mass_change=False).success
     (after,) = [c for c in sendapp_contacts(sandbox) if c["number"] == number]
     assert after["last_name"] == "Dropped"
+
+
+def _settle(sandbox: Sandbox, daemon: Daemon) -> list[dg.ExecuteInProcessResult]:
+    """Tick until a tick launches nothing (the echoes of the runs' own HighLevel writes run in between)."""
+    runs: list[dg.ExecuteInProcessResult] = []
+    for _ in range(4):
+        _delivered(sandbox)
+        launched = daemon.tick()
+        if not launched:
+            return runs
+        runs += launched
+    raise AssertionError("the webhook runs kept launching runs")
+
+
+@pytest.mark.usefixtures("history")
+def test_a_task_completed_in_highlevel_reaches_its_sendapp_twin_through_webhooks(
+    sandbox: Sandbox, resources: dict[str, Any], receiver: tuple[ReceiverProcess, Path]
+) -> None:
+    process, inbox = receiver
+    _converged(sandbox, resources)
+    twins = rows(
+        resources,
+        "SELECT source_ref, result_id, parent_id FROM activity_outbox WHERE flow = 'highlevel_tasks_to_sendapp' "
+        "AND operation = 'create_task' AND status = 'acknowledged' ORDER BY 1",
+    )
+    sa_store, hl_store = sandbox.platforms["sendapp"].store, sandbox.platforms["highlevel"].store
+    sa_tasks = {str(t["id"]): t for by in sa_store.tasks.values() for t in by.values()}
+    hl_tasks = {t["id"]: (cid, t) for cid, by in hl_store.tasks.items() for t in by.values()}
+    hl_id, sa_id, sa_contact = next(
+        (h, s, c) for h, s, c in twins if sa_tasks[s]["status"] == "open" and not hl_tasks[h][1].get("completed")
+    )
+    twins_before = sum(len(by) for by in sa_store.tasks.values())
+    _point(sandbox, process, webhook_duplicate_rate=1.0, webhook_reorder=True)
+    # Flow 4: the user completes the task in HighLevel (TaskComplete, sent twice, reordered).
+    contact_id = hl_tasks[hl_id][0]
+    with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
+        done = hl.put(f"/contacts/{contact_id}/tasks/{hl_id}/completed", json={"completed": True})
+        assert done.status_code == 200
+    _delivered(sandbox)
+    assert _counts(inbox)["pending"] == 1  # TaskComplete, delivered twice, kept once
+    assert sandbox.platforms["highlevel"].stats.deliveries["duplicated"] == 1
+
+    reset_stats(sandbox)
+    with dg.instance_for_test() as instance:
+        daemon = Daemon(instance, inbox, resources)
+        (run,) = daemon.tick()
+        assert run.success
+        twin = sa_store.tasks[int(sa_contact)][int(sa_id)]
+        assert twin["status"] == "done", "completed in HighLevel → its SendApp twin is done"
+        assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 1}  # one write, the twin's
+        assert all(r.success for r in _settle(sandbox, daemon))  # flow 4 writes only SendApp: nothing echoes
+        counts = _counts(inbox)
+        assert counts["pending"] == counts["claimed"] == 0 and counts["done"] == 1
+    # Exactly once: no second twin, and the next scheduled extraction and sync find nothing left to write.
+    assert sum(len(by) for by in sa_store.tasks.values()) == twins_before
+    extract(resources)
+    reset_stats(sandbox)
+    assert sync(resources, ALL_FLOWS, allow_mass_change=False).success
+    assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}
+    assert sa_store.tasks[int(sa_contact)][int(sa_id)]["status"] == "done"
+
+
+@pytest.mark.usefixtures("history")
+def test_a_new_contact_gets_one_welcome_message_through_webhooks(
+    sandbox: Sandbox, resources: dict[str, Any], receiver: tuple[ReceiverProcess, Path]
+) -> None:
+    process, inbox = receiver
+    _converged(sandbox, resources)
+    _point(sandbox, process, webhook_duplicate_rate=1.0, webhook_reorder=True)
+    messages = sandbox.platforms["sendapp"].store.messages
+    assert messages == []  # nobody already known is "new"
+    # Flow 6: a contact with a phone is created in HighLevel (ContactCreate, sent twice, reordered).
+    number = "14155550142"
+    with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
+        body = {"locationId": LOCATION, "firstName": "Wren", "email": "wren@example.com", "phone": f"+{number}"}
+        created = hl.post("/contacts/", json=body)
+        assert created.status_code in (200, 201)
+        wren = created.json()["contact"]["id"]
+    _delivered(sandbox)
+    assert _counts(inbox)["pending"] >= 1
+    assert sandbox.platforms["highlevel"].stats.deliveries["duplicated"] >= 1
+
+    with dg.instance_for_test() as instance:
+        daemon = Daemon(instance, inbox, resources)
+        (run,) = daemon.tick()
+        assert run.success
+        assert [m["number"] for m in messages] == [number], "one welcome message, to the new contact"
+        assert number in {c["number"] for c in sendapp_contacts(sandbox)}, "flow 1 created the SendApp contact"
+        # The welcome is noted in HighLevel; that note echoes back (NoteCreate) and its run copies it to SendApp
+        # (flow 5, as for every HighLevel note), never sending the welcome again.
+        echoes = _settle(sandbox, daemon)
+        assert echoes and all(r.success for r in echoes)
+        counts = _counts(inbox)
+        assert counts["pending"] == counts["claimed"] == 0
+    assert len(messages) == 1
+    notes = sandbox.platforms["highlevel"].store.notes.get(wren, {}).values()
+    assert len([n for n in notes if "WhatsApp welcome message sent" in (n.get("body") or "")]) == 1
+    # Exactly once: the next scheduled extraction and sync find nothing left to write or send.
+    extract(resources)
+    reset_stats(sandbox)
+    assert sync(resources, ALL_FLOWS, allow_mass_change=False).success
+    assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}
+    assert len(messages) == 1

@@ -4,7 +4,10 @@
 2. the hourly incremental run of today's partition (sets the live cursor);
 3. an edit made in the sandbox, then the next hourly run, which picks up just that change;
 4. the sync (reconcile, plan, blocking checks, write back): stopped first by the mass-change guard, then allowed
-   once; an edit in SendApp reaches HighLevel; a last quiet sync sends zero writes.
+   once; an edit in SendApp reaches HighLevel; a last quiet sync sends zero writes;
+5. webhooks: the webhook receiver runs beside the sandbox from the start, and the stand-ins deliver to it; one tick
+   of the webhook sensor drains what the earlier steps sent, then an edit in HighLevel and a SendOwl sale reach the
+   other platforms through webhooks alone (no scheduled run), with the seconds each took.
 Runs are recorded in $DAGSTER_HOME, so `make ui` shows them afterwards.
 """
 
@@ -15,8 +18,9 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -27,11 +31,13 @@ from etl_project import settings
 from etl_project.definitions import EXTRACT_ASSETS
 from etl_project.defs.partitions import MODE_TAG, daily_partitions, partition_range_tags
 from etl_project.devtools.demo_sync import demo_sync, run_sync
+from etl_project.devtools.demo_webhooks import catch_up, make_ticker, through_webhooks
 from etl_project.devtools.process import SandboxProcess
 from etl_project.devtools.sql import demo_sql
-from etl_project.devtools.wiring import sandbox_resources, scale_down_limits
+from etl_project.devtools.wiring import point_webhooks, receiver_env, sandbox_resources, scale_down_limits
 from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
 from etl_project.warehouse.store import Warehouse
+from etl_project.webhooks.process import ReceiverProcess
 
 ASSETS = EXTRACT_ASSETS  # the extract group, as extract_job selects it
 PLATFORMS = ("highlevel", "sendowl", "sendapp")
@@ -67,7 +73,14 @@ def main() -> int:
         action="store_true",
         help="wait on the stand-ins' modeled rate limits as on the real platforms (minutes longer)",
     )
-    real_limits = parser.parse_args().real_limits
+    parser.add_argument(
+        "--webhook-tick",
+        type=float,
+        default=float(os.environ.get("DEMO_WEBHOOK_TICK_SECONDS", "10")),
+        help="seconds between the webhook sensor's ticks in the last step (the daemon's default: 30)",
+    )
+    options = parser.parse_args()
+    real_limits = options.real_limits
     contacts = os.environ.get("DEMO_CONTACTS", "30")
     args = [*SandboxProcess.any_free_ports(), "--contacts", contacts, "--rate-limits", "real"]
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -77,10 +90,18 @@ def main() -> int:
         if os.path.exists(stale):
             os.remove(stale)
     os.makedirs(os.path.dirname(db_path) or ".", exist_ok=True)
+    inbox = Path(settings.state_dir()) / "demo_webhook_inbox.sqlite3"  # fresh per demo, like the warehouse
+    inbox.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (inbox, Path(f"{inbox}-wal"), Path(f"{inbox}-shm")):
+        leftover.unlink(missing_ok=True)
     began = time.monotonic()
-    with SandboxProcess(args) as sandbox:
+    with SandboxProcess(args) as sandbox, ExitStack() as stack:
         for name, url in sandbox.base_urls.items():
             print(f"sandbox: {name} at {url}")
+        admin = {name: sandbox.admin_url(name) for name in PLATFORMS}
+        receiver = stack.enter_context(ReceiverProcess(receiver_env(admin, str(inbox))))
+        point_webhooks(admin, receiver.base_url)
+        print(f"webhook receiver at {receiver.base_url}: HighLevel's and SendOwl's stand-ins deliver to it")
         if real_limits:
             limits = "the platforms' real rate limits (SendOwl 1 request/s, SendApp 60/min, HighLevel 100/10 s)"
         else:
@@ -105,7 +126,6 @@ def main() -> int:
             client.update_contact(victim["id"], {"firstName": f"{victim.get('firstName') or ''} (edited)".strip()})
         print(f"\n   edited HighLevel contact {victim['id']} in the sandbox (last touched {victim['dateUpdated']})")
         _run("next hourly run", resources, instance, **live)
-        admin = {name: sandbox.admin_url(name) for name in PLATFORMS}
         demo_sync(resources, instance, admin)
         _run("next hourly run (picks up the sync's own writes)", resources, instance, **live)
         with duckdb.connect(db_path, read_only=True) as con:  # someone on both HighLevel and SendApp
@@ -138,6 +158,11 @@ def main() -> int:
         run_sync(follow, resources, instance, admin, allow)
         _run("next hourly run", resources, instance, **live)
         run_sync("quiet sync: nothing changed, so zero writes (guard on)", resources, instance, admin)
+        ticker = make_ticker(instance, inbox, resources)
+        catch_up(ticker, admin)
+        through_webhooks(ticker, resources, admin, db_path, options.webhook_tick)
+        # SendApp sends no webhooks: the writes the webhook runs made there are seen by the hourly run, as always.
+        _run("next hourly run (sees the webhook runs' SendApp writes)", resources, instance, **live)
         stats = {name: httpx.get(f"{sandbox.admin_url(name)}/_sandbox/stats", timeout=10).json() for name in PLATFORMS}
         if task is not None:
             with resources["sendapp"].get_client() as client:

@@ -1,4 +1,5 @@
-"""Point the project at a running sandbox: the environment for `dagster dev` and resources for the demo.
+"""Point the project at a running sandbox: the environment for `dagster dev` and resources for the demo, and the
+webhook receiver's environment (the stand-ins' key and secret) with the stand-ins pointed at it.
 
 The sandbox's credentials are fixed development values (overridable with SANDBOX_* variables), not secrets.
 """
@@ -15,6 +16,7 @@ from etl_project.defs.resources import HighLevelResource, SendAppResource, SendO
 from etl_project.sandbox.highlevel.store import HighLevelSettings
 from etl_project.sandbox.sendapp.store import SendAppSettings
 from etl_project.sandbox.sendowl.store import SendOwlSettings
+from etl_project.sandbox.webhooks import SANDBOX_APP_ID
 
 # The real limits scaled down, for runs that must not spend minutes waiting (the demo, the soak's simulated hours):
 # SendOwl's one request a second and SendApp's 60 a minute 25-30 times faster, HighLevel's 100 per 10 s ten times
@@ -72,3 +74,25 @@ def sandbox_resources(base_urls: dict[str, str], database: str, fast_limits: boo
         ),
         "duckdb": DuckDBResource(database=database),
     }
+
+
+def receiver_env(admin_urls: dict[str, str], inbox: str) -> dict[str, str]:
+    """The webhook receiver's environment for a running sandbox (`admin_urls`: platform -> server root): HighLevel's
+    stand-in's public key (it prints it; `GET /_sandbox/webhooks` shows it), its location and app id, SendOwl's
+    signing secret, and the inbox file (the sensor must read the same one: `WEBHOOK_INBOX_PATH`)."""
+    view = httpx.get(f"{admin_urls['highlevel']}/_sandbox/webhooks", timeout=10).json()
+    env = sandbox_env({"highlevel": "", "sendowl": "", "sendapp": ""})
+    return {
+        "HIGHLEVEL_WEBHOOK_PUBLIC_KEYS": str(view["public_key"]),
+        "HIGHLEVEL_LOCATION_IDS": env["HIGHLEVEL_LOCATION_ID"],
+        "HIGHLEVEL_APP_ID": SANDBOX_APP_ID,
+        "SENDOWL_WEBHOOK_SECRET": env["SENDOWL_SECRET"],
+        "WEBHOOK_INBOX_PATH": inbox,
+    }
+
+
+def point_webhooks(admin_urls: dict[str, str], receiver_base_url: str) -> None:
+    """Make HighLevel's and SendOwl's stand-ins deliver their signed webhooks to the receiver at that base URL."""
+    for name in ("highlevel", "sendowl"):
+        url = f"{receiver_base_url}/webhooks/{name}"
+        httpx.post(f"{admin_urls[name]}/_sandbox/webhooks", json={"url": url}, timeout=10).raise_for_status()
