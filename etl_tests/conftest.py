@@ -118,9 +118,14 @@ def history(sandbox: Sandbox, resources: dict[str, Any], extracted_once: Extract
     """Start the test after the history backfill (`@pytest.mark.usefixtures("history")`): the sandbox holds the
     seeded records and the test's warehouse is a copy of the one they were landed in, what
     `dg.materialize(EXTRACT_ASSETS, tags=history_tags())` leaves, without running it again."""
-    sandbox.restore(extracted_once.state)
+    start_from(sandbox, resources, extracted_once.state, extracted_once.warehouse)
+
+
+def start_from(sandbox: Sandbox, resources: dict[str, Any], state: SandboxState, warehouse: Path) -> None:
+    """Put a saved state in the test's sandbox and a copy of the warehouse it was landed in under its resources."""
+    sandbox.restore(state)
     for suffix in ("", ".wal"):
-        if (saved := Path(f"{extracted_once.warehouse}{suffix}")).exists():
+        if (saved := Path(f"{warehouse}{suffix}")).exists():
             shutil.copyfile(saved, f"{resources['duckdb'].database}{suffix}")
 
 

@@ -29,7 +29,7 @@ from etl_project.sandbox.webhooks import SANDBOX_APP_ID
 from etl_project.sync.activities import marker
 from etl_project.webhooks import Inbox
 from etl_project.webhooks.process import ReceiverProcess
-from etl_tests.conftest import HEADERS, LOCATION, SENDOWL_SECRET
+from etl_tests.conftest import HEADERS, LOCATION, SANDBOX, SENDOWL_SECRET, Extracted, resources_for, start_from
 from etl_tests.sync_helpers import reset_stats, sendapp_contacts, sync, write_requests
 from etl_tests.test_reconcile_e2e import rows
 from etl_tests.test_writes_e2e import extract
@@ -121,12 +121,28 @@ def _converged(sandbox: Sandbox, resources: dict[str, Any]) -> None:
     assert sync(resources, ALL_FLOWS).success
 
 
-@pytest.mark.usefixtures("history")
+@pytest.fixture(scope="module")
+def converged_once(tmp_path_factory: pytest.TempPathFactory, extracted_once: Extracted) -> tuple[Any, Path]:
+    """The history, then `_converged`, once per worker: every test here starts from it (`converged`)."""
+    database = tmp_path_factory.mktemp("converged") / "w.duckdb"
+    with Sandbox(SANDBOX) as sb:
+        resources = resources_for(sb, database)
+        start_from(sb, resources, extracted_once.state, extracted_once.warehouse)
+        _converged(sb, resources)
+        return sb.snapshot(), database
+
+
+@pytest.fixture
+def converged(sandbox: Sandbox, resources: dict[str, Any], converged_once: tuple[Any, Path]) -> None:
+    """Start the test after the history and the first syncs with every flow on, without running them again."""
+    start_from(sandbox, resources, *converged_once)
+
+
+@pytest.mark.usefixtures("converged")
 def test_an_edit_and_a_sale_reach_the_other_platform_through_webhooks_alone(
     sandbox: Sandbox, resources: dict[str, Any], receiver: tuple[ReceiverProcess, Path]
 ) -> None:
     process, inbox = receiver
-    _converged(sandbox, resources)
     _point(sandbox, process, webhook_duplicate_rate=1.0, webhook_reorder=True)
     edited = _linked_contact(sandbox, set())
     buyer = _linked_contact(sandbox, {edited["id"]})
@@ -186,12 +202,11 @@ def test_an_edit_and_a_sale_reach_the_other_platform_through_webhooks_alone(
     print(f"webhook → write took {elapsed:.1f} s (sensor tick driven by the test)")
 
 
-@pytest.mark.usefixtures("history")
+@pytest.mark.usefixtures("converged")
 def test_a_dropped_delivery_is_caught_by_the_next_scheduled_run(
     sandbox: Sandbox, resources: dict[str, Any], receiver: tuple[ReceiverProcess, Path]
 ) -> None:
     process, inbox = receiver
-    _converged(sandbox, resources)
     _point(sandbox, process, webhook_drop_rate=1.0)
     edited = _linked_contact(sandbox, set())
     hl_ui = f"{sandbox.base_url('highlevel')}/_sandbox/highlevel/contacts/{edited['id']}"
@@ -222,12 +237,11 @@ def _settle(sandbox: Sandbox, daemon: Daemon) -> list[dg.ExecuteInProcessResult]
     raise AssertionError("the webhook runs kept launching runs")
 
 
-@pytest.mark.usefixtures("history")
+@pytest.mark.usefixtures("converged")
 def test_a_task_completed_in_highlevel_reaches_its_sendapp_twin_through_webhooks(
     sandbox: Sandbox, resources: dict[str, Any], receiver: tuple[ReceiverProcess, Path]
 ) -> None:
     process, inbox = receiver
-    _converged(sandbox, resources)
     twins = rows(
         resources,
         "SELECT source_ref, result_id, parent_id FROM activity_outbox WHERE flow = 'highlevel_tasks_to_sendapp' "
@@ -270,12 +284,11 @@ def test_a_task_completed_in_highlevel_reaches_its_sendapp_twin_through_webhooks
     assert sa_store.tasks[int(sa_contact)][int(sa_id)]["status"] == "done"
 
 
-@pytest.mark.usefixtures("history")
+@pytest.mark.usefixtures("converged")
 def test_a_new_contact_gets_one_welcome_message_through_webhooks(
     sandbox: Sandbox, resources: dict[str, Any], receiver: tuple[ReceiverProcess, Path]
 ) -> None:
     process, inbox = receiver
-    _converged(sandbox, resources)
     _point(sandbox, process, webhook_duplicate_rate=1.0, webhook_reorder=True)
     messages = sandbox.platforms["sendapp"].store.messages
     assert messages == []  # nobody already known is "new"
