@@ -25,7 +25,7 @@ from etl_project.platforms.errors import (
     RateLimitError,
     ServerError,
 )
-from etl_project.warehouse.outbox import Outbox
+from etl_project.warehouse.outbox import PLAN_COLUMNS, Outbox
 from etl_tests.bad_input_helpers import make_warehouse
 
 V1 = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -104,17 +104,7 @@ def _plan(outbox: Outbox, *rows: tuple[str, str, str | None, dict[str, Any]], pe
             )
             for key, op, target, f in rows
         ],
-        columns=[
-            "idempotency_key",
-            "platform",
-            "operation",
-            "person_id",
-            "target_id",
-            "fields",
-            "payload",
-            "expected",
-            "fields_changed",
-        ],
+        columns=list(PLAN_COLUMNS),
         dtype=object,
     )
     outbox.store_plan("sendapp", frame, "plan", dry_run=False)
