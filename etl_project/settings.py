@@ -69,3 +69,17 @@ def alert_webhook_configured() -> bool:
 
 def dagster_ui_url() -> str:
     return os.environ.get("ETL_DAGSTER_UI_URL", "http://127.0.0.1:3000")
+
+
+def locations_file() -> str:
+    """The locations file (TOML) of a many-location deployment (docs/agencies.md); empty: one location from the
+    HIGHLEVEL_* variables, as before."""
+    return os.environ.get("ETL_LOCATIONS_FILE", "")
+
+
+def named_secret(name: str, owner: str) -> str:
+    """The value of an environment variable the locations file names (a credential); a clear error if unset."""
+    value = os.environ.get(name, "")
+    if not value:
+        raise KeyError(f"environment variable {name} (named by {owner}) is not set")
+    return value

@@ -28,6 +28,7 @@ def test_definitions_load() -> None:
         "onboarding_backfill",
         "sync_after_extract",
         "webhook_inbox_sensor",
+        "location_registry",
         "alert_on_run_failure",
         "alert_on_failed_checks",
     }
@@ -39,8 +40,8 @@ def test_definitions_load() -> None:
 
 def test_schedules_target_today_and_yesterday() -> None:
     when = datetime(2026, 11, 20, 13, 5, tzinfo=UTC)
-    hourly = hourly_extract(dg.build_schedule_context(scheduled_execution_time=when))
-    nightly = nightly_reconciliation(dg.build_schedule_context(scheduled_execution_time=when))
+    [hourly] = hourly_extract(dg.build_schedule_context(scheduled_execution_time=when))
+    [nightly] = nightly_reconciliation(dg.build_schedule_context(scheduled_execution_time=when))
     assert hourly.partition_key == "2026-11-20" and hourly.tags["etl/mode"] == "incremental"
     assert nightly.partition_key == "2026-11-19" and nightly.tags["etl/mode"] == "full"
 

@@ -55,7 +55,8 @@ def activity_writes(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         if refusal:
             raise dg.Failure(refusal, allow_retries=False)
         with resource.get_client() as client:
-            writer = activity_writer(platform, client, getattr(resource, "channel_token", None))
+            channel = resource.account()[2] if platform == "sendapp" else None
+            writer = activity_writer(platform, client, channel)
             report = execute_activities(
                 outbox,
                 writer,

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from etl_project.alerting.policy import decide
 from etl_project.alerting.sink import Alert, raise_alert
+from etl_project.defs.location_scope import bind_to_run
 from etl_project.defs.onboarding import ONBOARDING_KEY
 from etl_project.defs.resources import get_warehouse
 
@@ -63,13 +64,13 @@ def _previous_failed(context: dg.RunFailureSensorContext) -> bool:
 def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: AlertResource, duckdb: DuckDBResource) -> None:
     run = context.dagster_run
     # The onboarding backfill is launched once, ever: no later tick retries it, so its failure needs a person.
-    retried = run.tags.get("dagster/run_key") != ONBOARDING_KEY
+    retried = not run.tags.get("dagster/run_key", "").startswith(ONBOARDING_KEY)
     decision = decide(_root_errors(context), _previous_failed(context) or not retried)
     reason = (context.failure_event.message or "the run failed").splitlines()[0][:300]
     link = f"{alerts.ui_url}/runs/{run.run_id}"
     text = f"Sync alert: {run.job_name} run {run.run_id[:8]} failed: {reason} ({decision.why}). {link}"
     alert = Alert("run_failure", run.job_name, text, "alert" if decision.alert else "held", run.run_id)
-    error = raise_alert(get_warehouse(duckdb), alerts.webhook_url, alert)
+    error = raise_alert(get_warehouse(bind_to_run(duckdb, run.tags)), alerts.webhook_url, alert)
     context.log.info(f"{alert.severity}: {decision.why}" + (f"; not delivered: {error}" if error else ""))
 
 
@@ -114,7 +115,8 @@ def alert_on_failed_checks(
         failing[name] = digest
         text = f"Sync alert: check {name} failed: {description} {alerts.ui_url}/runs/{execution.run_id}"
         alert = Alert("check_failure", name, text, run_id=execution.run_id)
-        raise_alert(get_warehouse(duckdb), alerts.webhook_url, alert)
+        run = context.instance.get_run_by_id(execution.run_id)
+        raise_alert(get_warehouse(bind_to_run(duckdb, run.tags if run else {})), alerts.webhook_url, alert)
         sent += 1
     context.update_cursor(json.dumps({"seen": seen, "failing": failing}))
     return dg.SkipReason(f"{sent} alert(s) raised" if sent else "no new failing checks")

@@ -26,6 +26,15 @@ def _run_setup(context: dg.AssetExecutionContext, platform: str, kind: str) -> t
     return resource, warehouse, partition_windows(context, warehouse, platform, kind, lookback)
 
 
+def _has_account(context: dg.AssetExecutionContext, platform: str) -> bool:
+    """Whether the run's location has an account on the platform (a location may have no SendOwl shop)."""
+    return bool(getattr(getattr(context.resources, platform), "configured", True))
+
+
+def skipped(platform: str) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"skipped": f"this location has no {platform} account"})
+
+
 def _extract_asset_args(name: str, platform: str, description: str) -> dict[str, Any]:
     """What every extract asset shares: daily partitions, single-run backfills, the platform's API pool."""
     return {
@@ -53,6 +62,8 @@ def updated_records_asset(
 ) -> dg.AssetsDefinition:
     @dg.asset(**_extract_asset_args(name, platform, description))
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        if not _has_account(context, platform):
+            return skipped(platform)
         resource, warehouse, windows = _run_setup(context, platform, kind)
         with resource.get_client() as client:
             reports = extract_updated(client, warehouse, platform, kind, pages(client, resource), windows, updated_at)
@@ -73,6 +84,8 @@ def child_records_asset(
 ) -> dg.AssetsDefinition:
     @dg.asset(**_extract_asset_args(name, platform, description), deps=[parent])
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        if not _has_account(context, platform):
+            return skipped(platform)
         resource, warehouse, windows = _run_setup(context, platform, kind)
         # The span the parent asset read for each partition (its ledger row), so an hourly run fetches
         # children only for the parents that hourly run saw change.

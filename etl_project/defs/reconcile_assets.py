@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from etl_project.defs.highlevel_assets import ghl_contacts
+from etl_project.defs.location_scope import LocationScoped, without_absent_platforms
 from etl_project.defs.metadata import markdown_table, table_metadata
 from etl_project.defs.presence_assets import contact_presence
 from etl_project.defs.resources import get_warehouse
@@ -18,13 +19,18 @@ from etl_project.warehouse.derived import DerivedTables
 from etl_project.warehouse.reconcile_frames import reconcile_frames
 
 
-class SyncConfigResource(dg.ConfigurableResource):
-    """Where the sync configuration lives (TOML); empty means the shipped default (flows 1 and 2)."""
+class SyncConfigResource(LocationScoped):
+    """Where the sync configuration lives (TOML); empty means the shipped default (flows 1 and 2). In a
+    many-location deployment, the run's location's own file (or the locations file's default)."""
 
     path: str = Field(default="", description="Path of the sync config file; empty: the shipped default.")
 
     def load(self) -> SyncConfig:
-        return load_config(Path(self.path) if self.path else None)
+        if not self.locations_file:
+            return load_config(Path(self.path) if self.path else None)
+        access = self.run_location()[0]
+        path = access.sync_config or self.path
+        return without_absent_platforms(load_config(Path(path) if path else None), access)
 
 
 @dg.multi_asset(

@@ -10,7 +10,9 @@ import httpx
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from etl_project.defs.location_scope import LocationScoped
 from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient, OAuthRefreshAuth, TokenStore
+from etl_project.platforms.highlevel.agency import LocationTokenAuth, agency_client
 from etl_project.platforms.highlevel.auth import DEFAULT_TOKEN_STORE
 from etl_project.platforms.highlevel.settings import DEFAULT_LOOKBACK_MINUTES, REAL_BASE_URL
 from etl_project.platforms.http import RetryPolicy, tls_context
@@ -23,11 +25,12 @@ from etl_project.settings import state_dir
 from etl_project.warehouse.store import Warehouse
 
 
-class HighLevelResource(dg.ConfigurableResource):
-    """HighLevel Contacts API v2 for one location (Private Integration Token or OAuth)."""
+class HighLevelResource(LocationScoped):
+    """HighLevel Contacts API v2 for one location (Private Integration Token or OAuth), or for the run's location
+    of a many-location deployment (its PIT, or a token minted from the agency's Company grant)."""
 
     base_url: str = Field(default=REAL_BASE_URL, description="API base URL; the sandbox's for local runs.")
-    location_id: str = Field(description="The sub-account (location) to sync.")
+    location_id: str = Field(default="", description="The sub-account (location) to sync (one-location set-up).")
     token: str | None = Field(default=None, description="Private Integration Token (bind with dg.EnvVar).")
     client_id: str | None = Field(default=None, description="OAuth client id (instead of a token).")
     client_secret: str | None = Field(default=None, description="OAuth client secret (bind with dg.EnvVar).")
@@ -51,9 +54,31 @@ class HighLevelResource(dg.ConfigurableResource):
         default=50, description="Unchanged contacts whose tasks/notes/appointments each live run re-reads."
     )
 
+    def _location_auth(self) -> httpx.Auth:
+        access, tenancy = self.run_location()
+        if access.highlevel_token:
+            return BearerTokenAuth(access.highlevel_token)
+        if tenancy.agency is None:
+            raise dg.DagsterInvariantViolationError(f"location {access.id} has no HighLevel token and no agency grant")
+        client_id, client_secret = tenancy.agency_secrets()
+        agency = agency_client(
+            self.base_url,
+            client_id,
+            client_secret,
+            tenancy.company_token_path,
+            tenancy.agency.company_id,
+            tenancy.agency.app_id,
+            timeout=self.timeout_seconds,
+            verify=tls_context(),
+        )
+        return LocationTokenAuth(TokenStore(access.token_path), lambda: agency.mint_location_token(access.id))
+
     def get_client(self) -> HighLevelClient:
         auth: httpx.Auth
-        if self.token:
+        location_id = self.location_id
+        if self.locations_file:
+            auth, location_id = self._location_auth(), self.run_location()[0].id
+        elif self.token:
             auth = BearerTokenAuth(self.token)
         elif self.client_id and self.client_secret:
             auth = OAuthRefreshAuth(self.client_id, self.client_secret, TokenStore(Path(self.token_store_path)))
@@ -64,11 +89,12 @@ class HighLevelResource(dg.ConfigurableResource):
         http = httpx.Client(base_url=self.base_url, auth=auth, timeout=self.timeout_seconds, verify=tls_context())
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
         # The burst limit is per location: every client of this location on this machine spends one ledger.
-        key = budget_key("highlevel", self.base_url, self.location_id)
+        key = budget_key("highlevel", self.base_url, location_id)
         pacer = machine_pacer(key, Path(state_dir()), lambda ledger: WindowPacer(ledger=ledger))
         return HighLevelClient(
             http,
-            self.location_id,
+            location_id,
+            on_refused=self.refusal_handler("HighLevel"),
             pacer=pacer,
             retry=retry,
             daily_reserve=self.daily_reserve,
@@ -77,11 +103,11 @@ class HighLevelResource(dg.ConfigurableResource):
         )
 
 
-class SendAppResource(dg.ConfigurableResource):
+class SendAppResource(LocationScoped):
     """SendApp (WhatsApp CRM) for one account: base URL is the account's domain + `/api`."""
 
     base_url: str = Field(default=SENDAPP_REAL_BASE_URL, description="The account's API base (domain + /api).")
-    api_key: str = Field(description="The account's API key (bind with dg.EnvVar).")
+    api_key: str = Field(default="", description="The account's API key (bind with dg.EnvVar).")
     channel_token: str | None = Field(default=None, description="WhatsApp channel token for sending messages.")
     timeout_seconds: float = Field(default=30.0, description="Per-request timeout.")
     min_interval_seconds: float = Field(
@@ -96,22 +122,37 @@ class SendAppResource(dg.ConfigurableResource):
         default=10, description="Unchanged contacts whose tasks/notes each live run re-reads (1 request each)."
     )
 
+    @property
+    def configured(self) -> bool:
+        """Whether the run's location has a SendApp account (always, in the one-location set-up)."""
+        return not self.locations_file or self.run_location()[0].has_sendapp
+
+    def account(self) -> tuple[str, str, str | None]:
+        """(base URL, API key, channel token) of this run's account."""
+        if not self.locations_file:
+            return self.base_url, self.api_key, self.channel_token
+        access = self.run_location()[0]
+        if access.sendapp_api_key is None:
+            raise dg.DagsterInvariantViolationError(f"location {access.id} has no SendApp account")
+        return access.sendapp_base_url or self.base_url, access.sendapp_api_key, access.sendapp_channel_token
+
     def get_client(self) -> SendAppClient:
-        http = httpx.Client(base_url=self.base_url, timeout=self.timeout_seconds, verify=tls_context())
+        base_url, api_key, _ = self.account()
+        http = httpx.Client(base_url=base_url, timeout=self.timeout_seconds, verify=tls_context())
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
-        key = budget_key("sendapp", self.base_url, self.api_key)
+        key = budget_key("sendapp", base_url, api_key)
         pacer = machine_pacer(
             key, Path(state_dir()), lambda ledger: IntervalPacer(self.min_interval_seconds, ledger=ledger)
         )
-        return SendAppClient(http, self.api_key, retry=retry, pacer=pacer)
+        return SendAppClient(http, api_key, retry=retry, pacer=pacer, on_refused=self.refusal_handler("SendApp"))
 
 
-class SendOwlResource(dg.ConfigurableResource):
+class SendOwlResource(LocationScoped):
     """SendOwl (https://www.sendowl.com/developers/api): HTTP Basic auth with the API key and secret."""
 
     base_url: str = Field(default=SENDOWL_REAL_BASE_URL, description="www.sendowl.com or api.sendowl.com.")
-    key: str = Field(description="API key (bind with dg.EnvVar).")
-    secret: str = Field(description="API secret (bind with dg.EnvVar).")
+    key: str = Field(default="", description="API key (bind with dg.EnvVar).")
+    secret: str = Field(default="", description="API secret (bind with dg.EnvVar).")
     timeout_seconds: float = Field(default=30.0, description="Per-request timeout.")
     min_interval_seconds: float = Field(
         default=1.0, description="Pacing: SendOwl blocks callers faster than one request a second."
@@ -127,23 +168,52 @@ class SendOwlResource(dg.ConfigurableResource):
     trailing_days: int = Field(default=30, description="Creation-date window re-scanned when updated_after is off.")
     lookback_minutes: int = Field(default=15, description="Overlap re-read before each window.")
 
+    @property
+    def configured(self) -> bool:
+        """Whether the run's location has a SendOwl shop (always, in the one-location set-up)."""
+        return not self.locations_file or self.run_location()[0].has_sendowl
+
     def get_client(self) -> SendOwlClient:
+        key, secret = self.key, self.secret
+        if self.locations_file:
+            access = self.run_location()[0]
+            if access.sendowl_key is None or access.sendowl_secret is None:
+                raise dg.DagsterInvariantViolationError(f"location {access.id} has no SendOwl account")
+            key, secret = access.sendowl_key, access.sendowl_secret
         http = httpx.Client(
             base_url=self.base_url,
-            auth=httpx.BasicAuth(self.key, self.secret),
+            auth=httpx.BasicAuth(key, secret),
             timeout=self.timeout_seconds,
             verify=tls_context(),
         )
         retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
         # SendOwl blocks the account for a second request within a second, whichever run process sent it.
-        key = budget_key("sendowl", self.base_url, self.key)
+        budget = budget_key("sendowl", self.base_url, key)
         pacer = machine_pacer(
-            key, Path(state_dir()), lambda ledger: IntervalPacer(self.min_interval_seconds, ledger=ledger)
+            budget, Path(state_dir()), lambda ledger: IntervalPacer(self.min_interval_seconds, ledger=ledger)
         )
-        return SendOwlClient(http, retry=retry, pacer=pacer, block_cooldown=self.block_cooldown_seconds)
+        return SendOwlClient(
+            http,
+            retry=retry,
+            pacer=pacer,
+            block_cooldown=self.block_cooldown_seconds,
+            on_refused=self.refusal_handler("SendOwl"),
+        )
+
+
+class WarehouseResource(DuckDBResource, LocationScoped):
+    """The DuckDB warehouse: `database` in the one-location set-up, the run's location's own file otherwise."""
+
+    database: str = Field(default="", description="Path of the DuckDB file (one-location set-up).")
+
+    def location_database(self) -> str:
+        return str(self.run_location()[0].warehouse_path) if self.locations_file else self.database
 
 
 def get_warehouse(duckdb: DuckDBResource) -> Warehouse:
     """A warehouse whose every transaction opens (with DuckDB's lock retries) and closes its own connection."""
-    Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)
+    database = duckdb.location_database() if isinstance(duckdb, WarehouseResource) else duckdb.database
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database != duckdb.database:
+        duckdb = DuckDBResource(database=database, connection_config=duckdb.connection_config)
     return Warehouse(duckdb.get_connection)  # its first connection brings the schema up to date

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from etl_project.defs.location_scope import for_each_location, location_tag
 from etl_project.defs.partitions import MODE_TAG, daily_partitions
 
 extract_job = dg.define_asset_job(
@@ -21,10 +22,19 @@ extract_job = dg.define_asset_job(
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
-def hourly_extract(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Today's partition, from the live cursor: only what changed since the last run."""
+def hourly_extract(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """Today's partition, from the live cursor: only what changed since the last run (one run per active
+    location in a many-location deployment)."""
     key = daily_partitions.get_partition_key_for_timestamp(context.scheduled_execution_time.timestamp())
-    return dg.RunRequest(partition_key=key, tags={MODE_TAG: "incremental"})
+    return for_each_location(lambda loc: _request(key, "incremental", loc))
+
+
+def _request(partition_key: str, mode: str, location_id: str | None) -> dg.RunRequest:
+    return dg.RunRequest(
+        run_key=f"{location_id}:{partition_key}:{mode}" if location_id else None,
+        partition_key=partition_key,
+        tags={MODE_TAG: mode, **location_tag(location_id)},
+    )
 
 
 @dg.schedule(
@@ -33,8 +43,8 @@ def hourly_extract(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
-def nightly_reconciliation(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def nightly_reconciliation(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
     """Yesterday's whole partition again, to catch changes the search index showed late."""
     yesterday = context.scheduled_execution_time - timedelta(days=1)
     key = daily_partitions.get_partition_key_for_timestamp(yesterday.timestamp())
-    return dg.RunRequest(partition_key=key, tags={MODE_TAG: "full"})
+    return for_each_location(lambda loc: _request(key, "full", loc))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from etl_project.defs.location_scope import LOCATION_TAG, location_tag
 from etl_project.defs.partitions import MODE_TAG
 from etl_project.defs.sync_job import sync_job
 
@@ -77,10 +78,22 @@ def sync_after_extract(context: dg.SensorEvaluationContext) -> dg.SensorResult |
         return dg.SensorResult(
             skip_reason=f"waiting for {len(waiting)} extraction run(s) to finish", cursor=next_cursor
         )
+    # One sync per location whose extractions finished (a run without the tag: the one-location set-up).
+    by_location: dict[str | None, list[str]] = {}
+    for rid in done:
+        by_location.setdefault(runs[rid].tags.get(LOCATION_TAG) if rid in runs else None, []).append(rid)
+    requests = [_sync_request(location, rids, runs) for location, rids in sorted(by_location.items(), key=str)]
+    return dg.SensorResult(run_requests=requests, cursor=next_cursor)
+
+
+def _sync_request(location: str | None, done: list[str], runs: dict[str, dg.DagsterRun]) -> dg.RunRequest:
     full = any(runs[rid].tags.get(MODE_TAG) == "full" for rid in done if rid in runs)
     key = hashlib.sha256(" ".join(done).encode()).hexdigest()[:16]
-    request = dg.RunRequest(
+    return dg.RunRequest(
         run_key=f"sync-{key}",
-        tags={MODE_TAG: "full" if full else "incremental", AFTER_TAG: f"{len(done)}: {done[-1]}"},
+        tags={
+            MODE_TAG: "full" if full else "incremental",
+            AFTER_TAG: f"{len(done)}: {done[-1]}",
+            **location_tag(location),
+        },
     )
-    return dg.SensorResult(run_requests=[request], cursor=next_cursor)

@@ -91,8 +91,10 @@ class ApiClient:
         pacer: Pacer | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        on_refused: Callable[[errors.AuthenticationError], None] | None = None,
     ) -> None:
         self.http = http
+        self.on_refused = on_refused
         self.pacer = pacer or Pacer()
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -151,8 +153,26 @@ class ApiClient:
         `.json()` is known to parse.
 
         `idempotent` defaults from the method. A non-idempotent request (a create) is retried only when the
-        platform provably did not process it: a refused connection or a 429.
+        platform provably did not process it: a refused connection or a 429. Refused credentials (after the auth
+        flow's own refresh) are reported to `on_refused` before they are raised.
         """
+        try:
+            return self._request(method, path, params, json, data, headers, idempotent)
+        except errors.AuthenticationError as exc:
+            if self.on_refused is not None:
+                self.on_refused(exc)
+            raise
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        idempotent: bool | None,
+    ) -> httpx.Response:
         method = method.upper()
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         waited = 0.0
