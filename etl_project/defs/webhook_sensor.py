@@ -23,8 +23,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from etl_project import settings
+from etl_project.defs.location_scope import location_tag
 from etl_project.defs.webhook_run import run_config, webhook_sync_job
 from etl_project.extract.targeted import Targets
+from etl_project.tenants.resolve import tenancy
 from etl_project.webhooks import Inbox, InboxEvent
 from etl_project.webhooks.config import inbox_path, sensor_interval_seconds
 
@@ -42,37 +45,38 @@ class HookCursor:
 
     pending: dict[str, list[str]] = field(default_factory=dict)
     launched: dict[str, float] = field(default_factory=dict)
+    runs: dict[str, int] = field(default_factory=dict)  # runs launched for the batch (one per location)
 
     @classmethod
     def parse(cls, raw: str | None) -> HookCursor:
         if not raw:
             return cls()
         data = json.loads(raw)
-        return cls(dict(data.get("pending", {})), dict(data.get("launched", {})))
+        return cls(dict(data.get("pending", {})), dict(data.get("launched", {})), dict(data.get("runs", {})))
 
     def dump(self) -> str:
-        return json.dumps({"pending": self.pending, "launched": self.launched}, sort_keys=True)
+        return json.dumps({"pending": self.pending, "launched": self.launched, "runs": self.runs}, sort_keys=True)
 
     def drop(self, key: str) -> None:
         self.pending.pop(key, None)
         self.launched.pop(key, None)
+        self.runs.pop(key, None)
 
 
 def _settle(context: dg.SensorEvaluationContext, inbox: Inbox, cursor: HookCursor) -> dict[str, int]:
     """Complete the claims of runs that succeeded, release those of runs that failed; count what happened."""
     settled = {"completed": 0, "released": 0}
     for key, claims in sorted(cursor.pending.items()):
-        runs = context.instance.get_runs(dg.RunsFilter(tags={BATCH_TAG: key}), limit=1)
-        if not runs:
+        runs = context.instance.get_runs(dg.RunsFilter(tags={BATCH_TAG: key}))
+        if len(runs) < cursor.runs.get(key, 1):
             # Requested but not created yet (the daemon launches after the tick), or never created: once the
             # claims have expired in the inbox they are claimable again, so stop tracking them.
             if time.time() - cursor.launched.get(key, 0.0) > CLAIM_TIMEOUT:
                 cursor.drop(key)
             continue
-        run = runs[0]
-        if not run.is_finished:
+        if not all(run.is_finished for run in runs):
             continue
-        if run.status == dg.DagsterRunStatus.SUCCESS:
+        if all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs):
             settled["completed"] += sum(inbox.complete(claim) for claim in claims)
         else:
             settled["released"] += sum(inbox.release(claim) for claim in claims)
@@ -114,14 +118,15 @@ def drain(
         claims, events = _claim(inbox, max_events)
         if not events:
             return dg.SensorResult(skip_reason=f"no new webhook events ({settled})", cursor=cursor.dump())
-        targets = Targets.from_events(events)
-        if not targets:
+        groups = {loc: Targets.from_events(evs) for loc, evs in by_location(events).items()}
+        groups = {loc: targets for loc, targets in groups.items() if targets}
+        if not groups:
             # Only events that name nothing to re-read (location events, child events without a contact id).
             for claim in claims:
                 inbox.complete(claim)
             return dg.SensorResult(
-                skip_reason=f"{len(events)} event(s) named nothing to re-read ({targets.unroutable} without a "
-                "contact id: the scheduled sweep covers them)",
+                skip_reason=f"{len(events)} event(s) named nothing to re-read (without a contact id or a known "
+                "location: the scheduled sweep covers them)",
                 cursor=cursor.dump(),
             )
     finally:
@@ -129,13 +134,33 @@ def drain(
     key = claims[0]
     cursor.pending[key] = claims
     cursor.launched[key] = time.time()
-    context.log.info(f"{len(events)} webhook event(s) → {targets.reads} read(s) in one run")
-    request = dg.RunRequest(
-        run_key=f"webhooks-{key}",
-        run_config=run_config(targets),
-        tags={BATCH_TAG: key, EVENTS_TAG: str(len(events))},
-    )
-    return dg.SensorResult(run_requests=[request], cursor=cursor.dump())
+    cursor.runs[key] = len(groups)
+    reads = sum(t.reads for t in groups.values())
+    context.log.info(f"{len(events)} webhook event(s) → {reads} read(s) in {len(groups)} run(s)")
+    requests = [
+        dg.RunRequest(
+            run_key=f"webhooks-{key}" + (f"-{location}" if location else ""),
+            run_config=run_config(targets),
+            tags={BATCH_TAG: key, EVENTS_TAG: str(len(events)), **location_tag(location)},
+        )
+        for location, targets in sorted(groups.items(), key=lambda item: str(item[0]))
+    ]
+    return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
+
+
+def by_location(events: list[InboxEvent]) -> dict[str | None, list[InboxEvent]]:
+    """The events of each location's run. One location (no locations file): one run for all of them. Many:
+    HighLevel events go to their `locationId`'s run, if that location is synced; SendOwl events name no
+    location (the scheduled runs cover them)."""
+    path = settings.locations_file()
+    if not path:
+        return {None: events}
+    active = set(tenancy(path).active_ids())
+    groups: dict[str | None, list[InboxEvent]] = {}
+    for event in events:
+        if event.location_id in active:
+            groups.setdefault(event.location_id, []).append(event)
+    return groups
 
 
 @dg.sensor(
