@@ -56,8 +56,10 @@ def test_the_file_is_validated_and_its_paths_are_relative_to_it(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[[locations]]\nid = "a"\nhighlevel_token_env = "X"\n[[locations]]\nid = "a"\nhighlevel_token_env = "X"\n',
-         "listed twice"),
+        (
+            '[[locations]]\nid = "a"\nhighlevel_token_env = "X"\n[[locations]]\nid = "a"\nhighlevel_token_env = "X"\n',
+            "listed twice",
+        ),
         ('[[locations]]\nid = "a/../b"\nhighlevel_token_env = "X"\n', "must be 1-64"),
         ('[[locations]]\nid = "a"\n', "needs an [agency]"),
         ('[[locations]]\nid = "a"\nhighlevel_token_env = "X"\nsendowl_key_env = "K"\n', "come together"),

@@ -88,7 +88,7 @@ def _highlevel_event(payload: dict[str, Any], body: bytes, config: ReceiverConfi
     if config.app_id and payload.get("appId") != config.app_id:
         raise Refusal(200, "appId is not this app's")
     location = _text(payload.get("locationId"))
-    if location is None or location not in config.location_ids:
+    if location is None or not (config.all_locations or location in config.location_ids):
         raise Refusal(200, "location not configured")
     kind = HIGHLEVEL_KINDS.get(event_type)
     if kind is None:
