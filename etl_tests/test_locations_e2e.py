@@ -164,8 +164,8 @@ def test_three_locations_sync_apart_and_a_revoked_one_is_paused(agency: Agency) 
         assert after - before[loc] <= set(), f"{loc} gained people from nowhere"
         with duckdb.connect(str(agency.warehouse(loc)), read_only=True) as db:
             landed = {r[0] for r in db.execute("SELECT DISTINCT location_id FROM ghl_contacts").fetchall()}
-            people = db.execute("SELECT count(*) FROM golden_contacts").fetchone()
-        assert landed == {loc} and people is not None and people[0] > 0
+            golden = db.execute("SELECT count(*) FROM golden_contacts").fetchone()
+        assert landed == {loc} and golden is not None and golden[0] > 0
     assert agency.warehouse(a) != agency.warehouse(b)
 
     # Each location converges: a second sync writes nothing more.
