@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +46,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parents[1]
 BIN = Path(sys.executable).parent
 LOCATION_NAME = "pg_probe"
+EVENTS_BY_TYPE = "SELECT dagster_event_type, count(*) FROM event_logs WHERE run_id = %s GROUP BY 1"
 T = TypeVar("T")
 
 
@@ -145,13 +146,137 @@ def test_a_run_its_events_and_tags_are_stored_in_postgres(
         pool = other.event_log_storage.get_concurrency_info("sendowl_api")
         assert pool.slot_count == 1 and not pool.claimed_slots
 
+    tag = pg_location.LOCATION_TAG
     assert sql(postgres, db, "SELECT status FROM runs WHERE run_id = %s", result.run_id) == [("SUCCESS",)]
-    assert sql(postgres, db, "SELECT value FROM run_tags WHERE run_id = %s AND key = %s", result.run_id,
-               pg_location.LOCATION_TAG) == [("loc-1",)]  # fmt: skip
-    events = dict(
-        sql(postgres, db, "SELECT dagster_event_type, count(*) FROM event_logs WHERE run_id = %s GROUP BY 1",
-            result.run_id)  # fmt: skip
-    )
+    assert sql(postgres, db, "SELECT value FROM run_tags WHERE run_id = %s AND key = %s", result.run_id, tag) == [
+        ("loc-1",)
+    ]
+    events = dict(sql(postgres, db, EVENTS_BY_TYPE, result.run_id))
     kinds = dg.DagsterEventType
     assert events[kinds.RUN_SUCCESS.value] == 1  # stored under its legacy name, PIPELINE_SUCCESS
     assert events[kinds.ASSET_MATERIALIZATION.value] == 1 and events[kinds.STEP_SUCCESS.value] == 1
+
+
+def seed_schedule_switched_on(instance: dg.DagsterInstance, port: int, ago_s: float) -> InstigatorState:
+    """`probe_schedule` as if switched on `ago_s` seconds ago while no daemon ran (a restart, a move to another
+    machine): the daemon finds the missed cron tick in PostgreSQL and runs it at once instead of a minute later."""
+    origin = RemoteInstigatorOrigin(
+        RemoteRepositoryOrigin(
+            GrpcServerCodeLocationOrigin(host="127.0.0.1", port=port, location_name=LOCATION_NAME), "__repository__"
+        ),
+        pg_location.probe_schedule.name,
+    )
+    state = InstigatorState(
+        origin,
+        InstigatorType.SCHEDULE,
+        InstigatorStatus.RUNNING,
+        ScheduleInstigatorData(pg_location.SCHEDULE_CRON, start_timestamp=time.time() - ago_s),
+    )
+    instance.add_instigator_state(state)
+    return state
+
+
+def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def code_server_ready(port: int) -> bool:
+    from dagster._grpc.client import DagsterGrpcClient
+
+    try:
+        return DagsterGrpcClient(port=port, host="127.0.0.1").ping("ready")["echo"] == "ready"
+    except Exception:  # not listening yet
+        return False
+
+
+def intervals(records: list[dg.RunRecord]) -> list[tuple[float, float]]:
+    spans = [(r.start_time, r.end_time) for r in records]
+    assert all(start is not None and end is not None for start, end in spans)
+    return sorted((float(start), float(end)) for start, end in spans)  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(900)
+def test_the_daemon_runs_sensor_and_schedule_ticks_and_one_run_per_location_at_a_time(
+    home: Path, tmp_path: Path
+) -> None:
+    """A real `dagster-daemon` against a real `dagster api grpc` code server, both on the PostgreSQL instance: the
+    sensor queues three runs for location A and two for B at once; the queue starts them one per location at a
+    time while A and B run side by side; the missed schedule tick is run; everything is read back from PostgreSQL."""
+    port = free_port()
+    workspace = tmp_path / "workspace.yaml"
+    grpc = {"host": "127.0.0.1", "port": port, "location_name": LOCATION_NAME}
+    workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": grpc}]}))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        schedule_state = seed_schedule_switched_on(instance, port, ago_s=2 * 86400)
+        server = spawn(
+            [str(BIN / "dagster"), "api", "grpc", "-m", "etl_tests.pg_location", "-d", str(ROOT),
+             "-h", "127.0.0.1", "-p", str(port), "--location-name", LOCATION_NAME],
+            tmp_path / "code_server.log",
+        )  # fmt: skip
+        daemon: subprocess.Popen[bytes] | None = None
+        try:
+            wait_for(lambda: code_server_ready(port), "the code server to answer", deadline_s=120)
+            daemon = spawn([str(BIN / "dagster-daemon"), "run", "-w", str(workspace)], tmp_path / "daemon.log")
+            located = dg.RunsFilter(tags={pg_location.LOCATION_TAG: list(pg_location.SENSOR_RUNS)})
+            expected = sum(pg_location.SENSOR_RUNS.values())
+
+            def sensor_runs_done() -> list[dg.RunRecord] | None:
+                records = instance.get_run_records(located)
+                done = len(records) == expected and all(r.dagster_run.is_finished for r in records)
+                return records if done else None
+
+            def schedule_tick_done() -> Any:
+                ticks = instance.get_ticks(schedule_state.instigator_origin_id, schedule_state.selector_id)
+                ticks = [t for t in ticks if t.status == TickStatus.SUCCESS and t.run_ids]
+                runs = [instance.get_run_by_id(t.run_ids[0]) for t in ticks]
+                return runs if runs and all(r is not None and r.is_finished for r in runs) else None
+
+            records = wait_for(sensor_runs_done, "the sensor's runs to finish")
+            scheduled = wait_for(schedule_tick_done, "the missed schedule tick to run")
+        finally:
+            if daemon is not None:
+                stop(daemon)
+            stop(server)
+
+        # Every sensor run succeeded, launched by one recorded sensor tick.
+        assert {r.dagster_run.status for r in records} == {dg.DagsterRunStatus.SUCCESS}
+        assert {r.dagster_run.tags["dagster/sensor_name"] for r in records} == {"locations_sensor"}
+        sensor_state = next(
+            s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+            if s.instigator_name == "locations_sensor"
+        )  # fmt: skip
+        sensor_ticks = instance.get_ticks(sensor_state.instigator_origin_id, sensor_state.selector_id)
+        launched = [t for t in sensor_ticks if t.status == TickStatus.SUCCESS]
+        assert len(launched) == 1 and set(launched[0].run_ids) == {r.dagster_run.run_id for r in records}
+
+        # The schedule's tick ran its run, tagged as the schedule's.
+        run = scheduled[0]
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags[pg_location.LOCATION_TAG] == pg_location.SCHEDULE_LOCATION
+        assert run.tags["dagster/schedule_name"] == pg_location.probe_schedule.name
+
+        # One run per location at a time: each location's runs follow one another, never overlapping...
+        by_location = {
+            loc: intervals([r for r in records if r.dagster_run.tags[pg_location.LOCATION_TAG] == loc])
+            for loc in pg_location.SENSOR_RUNS
+        }
+        for loc, spans in by_location.items():
+            for (_, previous_end), (next_start, _) in pairwise(spans):
+                assert next_start >= previous_end, f"two runs of location {loc} overlapped: {spans}"
+        # ...while the two locations ran side by side.
+        overlaps = [
+            (a, b)
+            for a, b in combinations([(loc, s) for loc, spans in by_location.items() for s in spans], 2)
+            if a[0] != b[0] and a[1][0] < b[1][1] and b[1][0] < a[1][1]
+        ]
+        assert overlaps, f"locations A and B never ran at the same time: {by_location}"
