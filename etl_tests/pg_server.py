@@ -89,7 +89,8 @@ class PostgresServer:
         self.username = username
         self.password = secrets.token_urlsafe(18)
         self.account = _server_account()
-        self.base = Path(tempfile.mkdtemp(prefix="etl-pg-"))
+        # Under /tmp when the server runs as another account: it must be able to reach its folder.
+        self.base = Path(tempfile.mkdtemp(prefix="etl-pg-", dir="/tmp" if self.account else None))
         self.data = self.base / "data"
         self.log = self.base / "server.log"
         self.port = 0
