@@ -33,6 +33,7 @@ from dagster._core.scheduler.instigation import (
     ScheduleInstigatorData,
     TickStatus,
 )
+from dagster._grpc.client import DagsterGrpcClient
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
 from etl_project.defs.sendowl_assets import sendowl_products
@@ -159,7 +160,7 @@ def test_a_run_its_events_and_tags_are_stored_in_postgres(
 
 def seed_schedule_switched_on(instance: dg.DagsterInstance, port: int, ago_s: float) -> InstigatorState:
     """`probe_schedule` as if switched on `ago_s` seconds ago while no daemon ran (a restart, a move to another
-    machine): the daemon finds the missed cron tick in PostgreSQL and runs it at once instead of a minute later."""
+    machine): the daemon finds the missed cron tick in PostgreSQL and runs it at once, not at the next cron time."""
     origin = RemoteInstigatorOrigin(
         RemoteRepositoryOrigin(
             GrpcServerCodeLocationOrigin(host="127.0.0.1", port=port, location_name=LOCATION_NAME), "__repository__"
@@ -191,8 +192,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def code_server_ready(port: int) -> bool:
-    from dagster._grpc.client import DagsterGrpcClient
-
     try:
         return DagsterGrpcClient(port=port, host="127.0.0.1").ping("ready")["echo"] == "ready"
     except Exception:  # not listening yet
@@ -200,9 +199,11 @@ def code_server_ready(port: int) -> bool:
 
 
 def intervals(records: list[dg.RunRecord]) -> list[tuple[float, float]]:
-    spans = [(r.start_time, r.end_time) for r in records]
-    assert all(start is not None and end is not None for start, end in spans)
-    return sorted((float(start), float(end)) for start, end in spans)  # type: ignore[arg-type]
+    spans = []
+    for record in records:
+        assert record.start_time is not None and record.end_time is not None, record.dagster_run.run_id
+        spans.append((record.start_time, record.end_time))
+    return sorted(spans)
 
 
 @pytest.mark.timeout(900)
