@@ -72,7 +72,7 @@ def test_the_instance_reads_postgres_from_the_environment_and_limits_runs_per_lo
     runs = instance["concurrency"]["runs"]
     assert PER_LOCATION in runs["tag_concurrency_limits"]
     assert runs["max_concurrent_runs"] > 1  # locations run side by side
-    assert instance["concurrency"]["pools"]["default_limit"] == 1
+    assert instance["concurrency"]["pools"]["default_limit"] == instance["concurrency"]["runs"]["max_concurrent_runs"]
     # Dagster refuses limits in both the run coordinator and `concurrency`.
     queued = instance["run_coordinator"]["config"]
     assert not {"max_concurrent_runs", "tag_concurrency_limits"} & set(queued)
