@@ -118,7 +118,13 @@ def test_a_suspended_location_cannot_be_minted_and_its_tokens_stop(agency: Sandb
     company = company_tokens(url)["access_token"]
     second = agency.location_accounts()[1]
     token = mint(url, company, second.location_id).json()["access_token"]
+    code = httpx.post(f"{url}/_sandbox/oauth/code", params={"location": second.location_id}).json()["code"]
+    own = httpx.post(f"{url}/oauth/token", data={**CLIENT, "grant_type": "authorization_code", "code": code}).json()
+    assert own["userType"] == "Location" and own["locationId"] == second.location_id
     assert admin(url, second.location_id, "deactivate")["isActive"] is False
+    refresh = {**CLIENT, "grant_type": "refresh_token", "refresh_token": own["refresh_token"]}
+    suspended = httpx.post(f"{url}/oauth/token", data=refresh)
+    assert suspended.status_code == 400 and suspended.json()["message"] == "Location is not active"
     refused = mint(url, company, second.location_id)
     assert refused.status_code == 400 and refused.json()["message"] == "Location is not active"
     assert search(url, token, second.location_id).status_code == 401
@@ -127,6 +133,7 @@ def test_a_suspended_location_cannot_be_minted_and_its_tokens_stop(agency: Sandb
     assert search(url, first.highlevel_token, first.location_id).status_code == 200  # the others go on
     admin(url, second.location_id, "activate")
     assert search(url, token, second.location_id).status_code == 200
+    assert httpx.post(f"{url}/oauth/token", data=refresh).status_code == 200  # the refused refresh kept its token
 
 
 def test_uninstall_install_and_revoke(agency: Sandbox) -> None:

@@ -8,11 +8,13 @@ import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from etl_project.devtools.wiring import sandbox_location_env, sandbox_location_resources, sandbox_resources
 from etl_project.sandbox.__main__ import parse_args
 from etl_project.sandbox.locations import LocationAccount, default_accounts
 from etl_project.sandbox.server import Sandbox, SandboxConfig
@@ -247,3 +249,21 @@ def test_snapshot_restores_every_location_and_the_agency(multi: Sandbox) -> None
 def test_cli_takes_the_number_of_locations() -> None:
     assert parse_args(["--locations", "4"]).locations == 4
     assert parse_args([]).locations == 1
+
+
+def test_wiring_points_a_sync_at_one_location(multi: Sandbox, tmp_path: Path) -> None:
+    urls = {name: multi.api_url(name) for name in ("highlevel", "sendowl", "sendapp")}
+    first, second, _ = multi.location_accounts()
+    assert sandbox_location_env(urls, second)["HIGHLEVEL_LOCATION_ID"] == second.location_id
+    for account, resources in (
+        (first, sandbox_resources(urls, str(tmp_path / "a.duckdb"))),
+        (second, sandbox_location_resources(urls, second, str(tmp_path / "b.duckdb"))),
+    ):
+        tenant = {name: multi.tenant(name, account.location_id).store for name in ("highlevel", "sendowl", "sendapp")}
+        with resources["highlevel"].get_client() as client:
+            found = client.search_contacts({"pageLimit": 1})["contacts"][0]
+            assert found["locationId"] == account.location_id and found["id"] in tenant["highlevel"].contacts
+        with resources["sendowl"].get_client() as client:
+            assert client.get_order(min(tenant["sendowl"].orders))["id"] == min(tenant["sendowl"].orders)
+        with resources["sendapp"].get_client() as client:
+            assert client.get_contact(min(tenant["sendapp"].contacts))["id"] == min(tenant["sendapp"].contacts)

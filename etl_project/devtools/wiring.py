@@ -7,6 +7,7 @@ The sandbox's credentials are fixed development values (overridable with SANDBOX
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -108,15 +109,16 @@ def resources_from_env(env: dict[str, str], database: str, fast_limits: bool = F
     }
 
 
-def receiver_env(admin_urls: dict[str, str], inbox: str) -> dict[str, str]:
+def receiver_env(admin_urls: dict[str, str], inbox: str, locations: Sequence[LocationAccount] = ()) -> dict[str, str]:
     """The webhook receiver's environment for a running sandbox (`admin_urls`: platform -> server root): HighLevel's
-    stand-in's public key (it prints it; `GET /_sandbox/webhooks` shows it), its location and app id, SendOwl's
-    signing secret, and the inbox file (the sensor must read the same one: `WEBHOOK_INBOX_PATH`)."""
+    stand-in's public key (it prints it; `GET /_sandbox/webhooks` shows it), its location (or every one of
+    `locations`) and app id, SendOwl's signing secret (location 0's account), and the inbox file (the sensor must
+    read the same one: `WEBHOOK_INBOX_PATH`)."""
     view = httpx.get(f"{admin_urls['highlevel']}/_sandbox/webhooks", timeout=10).json()
     env = sandbox_env({"highlevel": "", "sendowl": "", "sendapp": ""})
     return {
         "HIGHLEVEL_WEBHOOK_PUBLIC_KEYS": str(view["public_key"]),
-        "HIGHLEVEL_LOCATION_IDS": env["HIGHLEVEL_LOCATION_ID"],
+        "HIGHLEVEL_LOCATION_IDS": ",".join(a.location_id for a in locations) or env["HIGHLEVEL_LOCATION_ID"],
         "HIGHLEVEL_APP_ID": SANDBOX_APP_ID,
         "SENDOWL_WEBHOOK_SECRET": env["SENDOWL_SECRET"],
         "WEBHOOK_INBOX_PATH": inbox,

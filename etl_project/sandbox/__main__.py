@@ -116,11 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"SendApp sandbox    {sandbox.api_url('sendapp')}")
     print(f"  SENDAPP_BASE_URL={sandbox.api_url('sendapp')}")
     print(f"  SENDAPP_API_KEY={sa.api_key}   SENDAPP_CHANNEL_TOKEN={sa.channel_token}")
-    for account in sandbox.location_accounts()[1:]:
-        print(f"Location {account.location_id} ({account.name})")
-        print(f"  HIGHLEVEL_TOKEN={account.highlevel_token}   HIGHLEVEL_LOCATION_ID={account.location_id}")
-        print(f"  SENDOWL_KEY={account.sendowl_key}   SENDOWL_SECRET={account.sendowl_secret}")
-        print(f"  SENDAPP_API_KEY={account.sendapp_api_key}   SENDAPP_CHANNEL_TOKEN={account.sendapp_channel_token}")
+    # The other locations without `NAME=value` words: readers of the banner take those as location 0's settings.
+    for a in sandbox.location_accounts()[1:]:
+        print(f"Location {a.location_id} ({a.name}): HighLevel token {a.highlevel_token}")
+        print(f"  SendOwl key {a.sendowl_key} secret {a.sendowl_secret}")
+        print(f"  SendApp key {a.sendapp_api_key} channel token {a.sendapp_channel_token}")
     agency = sandbox.agency.settings
     print(f"Agency: companyId={agency.company_id} appId={agency.app_id} (GET /_sandbox/locations lists every location)")
     sizes = f"seed={config.seed} contacts={config.contacts} locations={config.locations}"

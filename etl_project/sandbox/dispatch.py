@@ -4,7 +4,7 @@ The real platforms have one base URL and tell accounts apart by credentials, so 
 (HighLevel's bearer token, SendOwl's Basic-auth key, SendApp's API key); unknown credentials go to location 0, whose
 gate answers the same 401 as ever. Admin requests (`/_sandbox/...`) name their location with a query parameter
 (`location` on HighLevel, `account` on SendOwl and SendApp; absent: location 0; `all`: every location, the answers
-gathered in `{"locations": {id: answer}}`, with a `total` of the counts for `GET` requests).
+gathered in `{"locations": {id: answer}}`, with a `total` of the counts for `GET /_sandbox/stats` and `health`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from etl_project.sandbox.faults import capture
 
 ALL = "all"
+COUNTED = ("/stats", "/health")  # admin answers whose numbers add up across locations
 Target = ASGIApp | list[tuple[str, ASGIApp]] | None  # one app, every location's (label, app), or unknown (404)
 Route = Callable[[Scope], Target]
 
@@ -61,7 +62,7 @@ class Dispatcher:
             answers[label] = json.loads(raw) if raw else None
             status = code if code >= 400 else status
         gathered: dict[str, Any] = {"locations": answers}
-        if scope["method"] == "GET":
+        if scope["method"] == "GET" and scope["path"].endswith(COUNTED):
             gathered["total"] = _sum(list(answers.values()))
         await _send_json(send, status, gathered)
 

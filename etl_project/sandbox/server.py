@@ -46,7 +46,7 @@ API_PREFIX = {"sendapp": "/api"}
 SandboxState = dict[str, Any]  # every location's records and the agency's credentials (see Sandbox.snapshot)
 DEFAULT_PORTS = {"highlevel": 8101, "sendowl": 8102, "sendapp": 8103}  # what the CLI binds unless told otherwise
 PLATFORMS = ("highlevel", "sendowl", "sendapp")
-AGENCY_PATHS = ("/oauth/", "/_sandbox/oauth/", "/_sandbox/locations")  # served by the agency's app
+AGENCY_ROUTES = ("/oauth/", "/_sandbox/oauth/", "/_sandbox/locations")  # served by the agency's app
 
 
 class Sandbox:
@@ -146,7 +146,7 @@ class Sandbox:
 
     def _route_highlevel(self, scope: Any) -> Target:
         path = scope["path"]
-        if path.startswith(AGENCY_PATHS):
+        if path.startswith(AGENCY_ROUTES):
             return self.company.app
         if path.startswith("/_sandbox/"):
             return self._admin("highlevel", scope, "location")
