@@ -11,7 +11,7 @@ import copy
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -155,26 +155,25 @@ class Sandbox:
         if grant is not None and grant.user_type == COMPANY:
             return self.company.app  # a Company token: the agency's app answers (401 on a location's endpoint)
         owner = grant.owner if grant is not None else None
-        return next(
-            (t.app for t in self.tenants["highlevel"] if t.location_id == owner), self.tenants["highlevel"][0].app
-        )
+        return self._pick("highlevel", lambda t: t.location_id == owner)
 
     def _route_sendowl(self, scope: Any) -> Target:
         if scope["path"].startswith("/_sandbox/"):
             return self._admin("sendowl", scope, "account")
         creds = basic_credentials(header(scope, "authorization"))
         key = creds[0] if creds else None
-        return next(
-            (t.app for t in self.tenants["sendowl"] if t.store.settings.key == key), self.tenants["sendowl"][0].app
-        )
+        return self._pick("sendowl", lambda t: t.store.settings.key == key)
 
     def _route_sendapp(self, scope: Any) -> Target:
         if scope["path"].startswith("/_sandbox/"):
             return self._admin("sendapp", scope, "account")
-        key = header(scope, "x-api-key") or query_param(scope, "apikey")
-        return next(
-            (t.app for t in self.tenants["sendapp"] if t.store.settings.api_key == key), self.tenants["sendapp"][0].app
-        )
+        api_key = header(scope, "x-api-key") or query_param(scope, "apikey")
+        return self._pick("sendapp", lambda t: t.store.settings.api_key == api_key)
+
+    def _pick(self, name: str, matches: Callable[[PlatformSandbox], bool]) -> Target:
+        """The app of the location whose credentials these are, else location 0's (its gate refuses unknown ones)."""
+        tenants = self.tenants[name]
+        return next((t.app for t in tenants if matches(t)), tenants[0].app)
 
     # -- state -----------------------------------------------------------------------------------------------
     def webhook_keys(self) -> dict[str, str]:
