@@ -1,6 +1,6 @@
 """Serve the sandbox apps over real HTTP on loopback, in a background thread or the foreground (CLI).
 
-Each platform is served on one port; behind it, one app per location (see `tenants.py`), picked per request by
+Each platform is served on one port; behind it, one app per location (see `location_apps.py`), picked per request by
 `dispatch.py`, and for HighLevel the agency's app (OAuth, the agency endpoints, `/_sandbox/locations`).
 """
 
@@ -21,6 +21,15 @@ from etl_project.sandbox.config import SandboxConfig
 from etl_project.sandbox.dispatch import ALL, Dispatcher, Target, header, query_param
 from etl_project.sandbox.highlevel.agency import Agency, AgencySettings
 from etl_project.sandbox.highlevel.tokens import COMPANY
+from etl_project.sandbox.location_apps import (
+    LocationSpec,
+    PlatformSandbox,
+    build_agency,
+    build_highlevel,
+    build_sendapp,
+    build_sendowl,
+    people_slices,
+)
 from etl_project.sandbox.locations import (
     LocationAccount,
     LocationSettings,
@@ -29,15 +38,6 @@ from etl_project.sandbox.locations import (
     location_settings,
 )
 from etl_project.sandbox.sendowl.app import basic_credentials
-from etl_project.sandbox.tenants import (
-    PlatformSandbox,
-    Tenant,
-    build_agency,
-    build_highlevel,
-    build_sendapp,
-    build_sendowl,
-    people_slices,
-)
 from etl_project.sandbox.webhooks import HighLevelKeys, HighLevelWebhooks, WebhookSender, WebhookSettings
 
 __all__ = ["DEFAULT_PORTS", "PlatformSandbox", "Sandbox", "SandboxConfig", "SandboxState"]
@@ -56,7 +56,7 @@ class Sandbox:
         self.config = config
         self.tenants: dict[str, list[PlatformSandbox]] = {name: [] for name in PLATFORMS}
         self.ports = {name: getattr(config, f"{name}_port") for name in PLATFORMS}
-        self._locations: list[Tenant] = []
+        self._locations: list[LocationSpec] = []
         self._servers: list[uvicorn.Server] = []
         self._thread: threading.Thread | None = None
         self._sockets: list[socket.socket] = []
@@ -80,7 +80,7 @@ class Sandbox:
     # -- locations -------------------------------------------------------------------------------------------
     @staticmethod
     def people_slices(count: int) -> dict[str, slice]:
-        """Which of a location's people each platform knows (see `tenants.people_slices`)."""
+        """Which of a location's people each platform knows (see `location_apps.people_slices`)."""
         return people_slices(count)
 
     @property
@@ -99,7 +99,7 @@ class Sandbox:
         while serving, its webhook senders start at once."""
         index = len(self._locations)
         settings = location_settings(index, self._base)
-        tenant = Tenant(index, settings, contacts if contacts is not None else self.config.contacts)
+        tenant = LocationSpec(index, settings, contacts if contacts is not None else self.config.contacts)
         self.agency.register(settings.highlevel, name or location_name(index), location_address(index))
         self._locations.append(tenant)
         cfg = self.config

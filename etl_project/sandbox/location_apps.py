@@ -49,7 +49,7 @@ class PlatformSandbox:
 
 
 @dataclass
-class Tenant:
+class LocationSpec:
     """Location `index` of the sandbox: its settings on each platform and how many contacts it is seeded with."""
 
     index: int
@@ -75,7 +75,7 @@ def platform_people(name: str, count: int, seed: int, index: int) -> list[Person
 Reset = Callable[[int | None, int | None], None]
 
 
-def _reset(cfg: SandboxConfig, tenant: Tenant, seed_store: Callable[[int, int, int], None]) -> Reset:
+def _reset(cfg: SandboxConfig, tenant: LocationSpec, seed_store: Callable[[int, int, int], None]) -> Reset:
     """`POST /_sandbox/reset` of this location: `contacts` and `seed` as given (else the configured ones), the
     location's own share of people and its own seed derived from the sandbox's."""
 
@@ -95,7 +95,7 @@ def _finish(
 
 def build_highlevel(
     cfg: SandboxConfig,
-    tenant: Tenant,
+    tenant: LocationSpec,
     agency: Agency,
     keys: HighLevelKeys,
     hook_settings: WebhookSettings,
@@ -129,7 +129,7 @@ def build_highlevel(
     return PlatformSandbox("highlevel", app, limiter, faults, stats, store, hooks, settings.location_id)
 
 
-def build_sendowl(cfg: SandboxConfig, tenant: Tenant, hook_url: str) -> PlatformSandbox:
+def build_sendowl(cfg: SandboxConfig, tenant: LocationSpec, hook_url: str) -> PlatformSandbox:
     settings = tenant.settings.sendowl
     store = SendOwlStore(settings)
     limiter = SlidingWindowLimiter(sendowl_rate_limit_settings(enabled=cfg.limits_on))
@@ -154,7 +154,7 @@ def build_sendowl(cfg: SandboxConfig, tenant: Tenant, hook_url: str) -> Platform
     return PlatformSandbox("sendowl", app, limiter, faults, stats, store, hooks, location_id)
 
 
-def build_sendapp(cfg: SandboxConfig, tenant: Tenant) -> PlatformSandbox:
+def build_sendapp(cfg: SandboxConfig, tenant: LocationSpec) -> PlatformSandbox:
     settings = tenant.settings.sendapp
     store = SendAppStore(settings)
     per_minute = RateLimitSettings(
