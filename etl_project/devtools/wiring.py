@@ -7,6 +7,7 @@ The sandbox's credentials are fixed development values (overridable with SANDBOX
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
 from etl_project.sandbox.highlevel.store import HighLevelSettings
+from etl_project.sandbox.locations import LocationAccount
 from etl_project.sandbox.sendapp.store import SendAppSettings
 from etl_project.sandbox.sendowl.store import SendOwlSettings
 from etl_project.sandbox.webhooks import SANDBOX_APP_ID
@@ -29,10 +31,14 @@ FAST_LIMITS = {
 FAST_PACING = {"sendowl": 0.04, "sendapp": 0.04}  # seconds between requests, per client
 
 
+ADMIN_PARAM = {"highlevel": "location", "sendowl": "account", "sendapp": "account"}  # how admin calls name one
+
+
 def scale_down_limits(admin_urls: dict[str, str]) -> None:
-    """Switch running stand-ins (`admin_urls`: platform -> server root) to `FAST_LIMITS`."""
+    """Switch running stand-ins (`admin_urls`: platform -> server root), every location's, to `FAST_LIMITS`."""
     for name, body in FAST_LIMITS.items():
-        httpx.post(f"{admin_urls[name]}/_sandbox/rate-limits", json=body, timeout=10).raise_for_status()
+        url = f"{admin_urls[name]}/_sandbox/rate-limits"
+        httpx.post(url, params={ADMIN_PARAM[name]: "all"}, json=body, timeout=10).raise_for_status()
 
 
 def sandbox_env(base_urls: dict[str, str]) -> dict[str, str]:
@@ -50,9 +56,36 @@ def sandbox_env(base_urls: dict[str, str]) -> dict[str, str]:
     }
 
 
+def sandbox_location_env(base_urls: dict[str, str], account: LocationAccount) -> dict[str, str]:
+    """The environment of a sync of one location of a running sandbox (`Sandbox.location_accounts()`, or
+    `GET /_sandbox/locations` on HighLevel's stand-in, or `locations.default_accounts(n)` for `--locations n`)."""
+    return {
+        "HIGHLEVEL_BASE_URL": base_urls["highlevel"],
+        "HIGHLEVEL_TOKEN": account.highlevel_token,
+        "HIGHLEVEL_LOCATION_ID": account.location_id,
+        "SENDOWL_BASE_URL": base_urls["sendowl"],
+        "SENDOWL_KEY": account.sendowl_key,
+        "SENDOWL_SECRET": account.sendowl_secret,
+        "SENDAPP_BASE_URL": base_urls["sendapp"],
+        "SENDAPP_API_KEY": account.sendapp_api_key,
+        "SENDAPP_CHANNEL_TOKEN": account.sendapp_channel_token,
+    }
+
+
 def sandbox_resources(base_urls: dict[str, str], database: str, fast_limits: bool = False) -> dict[str, Any]:
-    """Resources for a running sandbox; `fast_limits`: paced for stand-ins switched by `scale_down_limits`."""
-    env = sandbox_env(base_urls)
+    """Resources for a running sandbox's location 0; `fast_limits`: paced for stand-ins switched by
+    `scale_down_limits`."""
+    return resources_from_env(sandbox_env(base_urls), database, fast_limits)
+
+
+def sandbox_location_resources(
+    base_urls: dict[str, str], account: LocationAccount, database: str, fast_limits: bool = False
+) -> dict[str, Any]:
+    """Resources for one location of a running sandbox, with its own warehouse `database`."""
+    return resources_from_env(sandbox_location_env(base_urls, account), database, fast_limits)
+
+
+def resources_from_env(env: dict[str, str], database: str, fast_limits: bool = False) -> dict[str, Any]:
     pacing = FAST_PACING if fast_limits else {"sendowl": 1.0, "sendapp": 1.0}
     return {
         "highlevel": HighLevelResource(
@@ -76,15 +109,16 @@ def sandbox_resources(base_urls: dict[str, str], database: str, fast_limits: boo
     }
 
 
-def receiver_env(admin_urls: dict[str, str], inbox: str) -> dict[str, str]:
+def receiver_env(admin_urls: dict[str, str], inbox: str, locations: Sequence[LocationAccount] = ()) -> dict[str, str]:
     """The webhook receiver's environment for a running sandbox (`admin_urls`: platform -> server root): HighLevel's
-    stand-in's public key (it prints it; `GET /_sandbox/webhooks` shows it), its location and app id, SendOwl's
-    signing secret, and the inbox file (the sensor must read the same one: `WEBHOOK_INBOX_PATH`)."""
+    stand-in's public key (it prints it; `GET /_sandbox/webhooks` shows it), its location (or every one of
+    `locations`) and app id, SendOwl's signing secret (location 0's account), and the inbox file (the sensor must
+    read the same one: `WEBHOOK_INBOX_PATH`)."""
     view = httpx.get(f"{admin_urls['highlevel']}/_sandbox/webhooks", timeout=10).json()
     env = sandbox_env({"highlevel": "", "sendowl": "", "sendapp": ""})
     return {
         "HIGHLEVEL_WEBHOOK_PUBLIC_KEYS": str(view["public_key"]),
-        "HIGHLEVEL_LOCATION_IDS": env["HIGHLEVEL_LOCATION_ID"],
+        "HIGHLEVEL_LOCATION_IDS": ",".join(a.location_id for a in locations) or env["HIGHLEVEL_LOCATION_ID"],
         "HIGHLEVEL_APP_ID": SANDBOX_APP_ID,
         "SENDOWL_WEBHOOK_SECRET": env["SENDOWL_SECRET"],
         "WEBHOOK_INBOX_PATH": inbox,

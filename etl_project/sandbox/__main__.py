@@ -34,6 +34,12 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         default=int(_env("SANDBOX_CONTACTS", "300")),
         help="seeded HighLevel contacts; the other platforms overlap them (env SANDBOX_CONTACTS)",
     )
+    p.add_argument(
+        "--locations",
+        type=int,
+        default=int(_env("SANDBOX_LOCATIONS", "1")),
+        help="HighLevel locations of the agency, each with its own SendOwl and SendApp account (env SANDBOX_LOCATIONS)",
+    )
     p.add_argument("--seed", type=int, default=int(_env("SANDBOX_SEED", "42")), help="env SANDBOX_SEED")
     p.add_argument(
         "--rate-limits",
@@ -77,6 +83,7 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         sendapp_port=a.sendapp_port,
         sendowl=sendowl,
         contacts=a.contacts,
+        locations=a.locations,
         seed=a.seed,
         rate_limits=a.rate_limits,
         error_rate=a.error_rate,
@@ -109,7 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"SendApp sandbox    {sandbox.api_url('sendapp')}")
     print(f"  SENDAPP_BASE_URL={sandbox.api_url('sendapp')}")
     print(f"  SENDAPP_API_KEY={sa.api_key}   SENDAPP_CHANNEL_TOKEN={sa.channel_token}")
-    print(f"  seed={config.seed} contacts={config.contacts} rate-limits={config.rate_limits}", flush=True)
+    # The other locations without `NAME=value` words: readers of the banner take those as location 0's settings.
+    for a in sandbox.location_accounts()[1:]:
+        print(f"Location {a.location_id} ({a.name}): HighLevel token {a.highlevel_token}")
+        print(f"  SendOwl key {a.sendowl_key} secret {a.sendowl_secret}")
+        print(f"  SendApp key {a.sendapp_api_key} channel token {a.sendapp_channel_token}")
+    agency = sandbox.agency.settings
+    print(f"Agency: companyId={agency.company_id} appId={agency.app_id} (GET /_sandbox/locations lists every location)")
+    sizes = f"seed={config.seed} contacts={config.contacts} locations={config.locations}"
+    print(f"  {sizes} rate-limits={config.rate_limits}", flush=True)
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -48,7 +48,7 @@ class FaultInjector:
         if after is None:
             await self.app(scope, receive, send)
             return
-        status, headers, body = await _capture(self.app, scope, receive)
+        status, headers, body = await capture(self.app, scope, receive)
         if not 200 <= status < 300:  # not applied, or nothing to spoil: answer as the platform did
             await _send_whole(send, status, headers, body)
         elif after == "apply_then_error":
@@ -77,7 +77,7 @@ class FaultInjector:
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
 
 
-async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+async def capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Run the platform on the request and keep its whole answer (the stand-ins' answers are small)."""
     start: dict[str, Any] = {}
     chunks: list[bytes] = []

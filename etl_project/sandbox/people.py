@@ -32,12 +32,14 @@ class Person:
     company: str
 
 
-def make_people(seed: int, count: int) -> list[Person]:
+def make_people(seed: int, count: int, start: int = 0) -> list[Person]:
+    """`count` people from `seed`, numbered from `start` (the number makes each one's phone and address unique, so
+    pools numbered apart never share a person by accident)."""
     fake = Faker("en_US")
     fake.seed_instance(seed)
     rng = random.Random(seed)
     people = []
-    for i in range(count):
+    for i in range(start, start + count):
         first, last = fake.first_name(), fake.last_name()
         domain = rng.choice(("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "proton.me", "fastmail.com"))
         email = f"{first}.{last}{i}@{domain}".lower() if rng.random() > 0.05 else None

@@ -1,4 +1,8 @@
-"""Serve the sandbox apps over real HTTP on loopback, in a background thread or the foreground (CLI)."""
+"""Serve the sandbox apps over real HTTP on loopback, in a background thread or the foreground (CLI).
+
+Each platform is served on one port; behind it, one app per location (see `location_apps.py`), picked per request by
+`dispatch.py`, and for HighLevel the agency's app (OAuth, the agency endpoints, `/_sandbox/locations`).
+"""
 
 from __future__ import annotations
 
@@ -7,67 +11,42 @@ import copy
 import socket
 import threading
 import time
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 
-from etl_project.sandbox.admin import register_admin
-from etl_project.sandbox.faults import FaultInjector
-from etl_project.sandbox.highlevel.app import create_app as create_highlevel_app
-from etl_project.sandbox.highlevel.store import HighLevelSettings, HighLevelStore
-from etl_project.sandbox.limits import Faults, RateLimitSettings, SlidingWindowLimiter, Stats
-from etl_project.sandbox.people import make_people
-from etl_project.sandbox.sendapp.app import create_app as create_sendapp_app
-from etl_project.sandbox.sendapp.store import SendAppSettings, SendAppStore
-from etl_project.sandbox.sendowl.app import create_app as create_sendowl_app
-from etl_project.sandbox.sendowl.app import rate_limit_settings as sendowl_rate_limit_settings
-from etl_project.sandbox.sendowl.store import SendOwlSettings, SendOwlStore
-from etl_project.sandbox.webhooks import (
-    HighLevelKeys,
-    HighLevelWebhooks,
-    SendOwlWebhooks,
-    WebhookSender,
-    WebhookSettings,
-    register_webhook_admin,
+from etl_project.sandbox.config import SandboxConfig
+from etl_project.sandbox.dispatch import ALL, Dispatcher, Target, header, query_param
+from etl_project.sandbox.highlevel.agency import Agency, AgencySettings
+from etl_project.sandbox.highlevel.tokens import COMPANY
+from etl_project.sandbox.location_apps import (
+    LocationSpec,
+    PlatformSandbox,
+    build_agency,
+    build_highlevel,
+    build_sendapp,
+    build_sendowl,
+    people_slices,
 )
+from etl_project.sandbox.locations import (
+    LocationAccount,
+    LocationSettings,
+    location_address,
+    location_name,
+    location_settings,
+)
+from etl_project.sandbox.sendowl.app import basic_credentials
+from etl_project.sandbox.webhooks import HighLevelKeys, HighLevelWebhooks, WebhookSender, WebhookSettings
+
+__all__ = ["DEFAULT_PORTS", "PlatformSandbox", "Sandbox", "SandboxConfig", "SandboxState"]
 
 API_PREFIX = {"sendapp": "/api"}
-SandboxState = dict[str, dict[str, Any]]  # platform -> store attribute -> value (see Sandbox.snapshot)
+SandboxState = dict[str, Any]  # every location's records and the agency's credentials (see Sandbox.snapshot)
 DEFAULT_PORTS = {"highlevel": 8101, "sendowl": 8102, "sendapp": 8103}  # what the CLI binds unless told otherwise
-
-
-@dataclass
-class SandboxConfig:
-    host: str = "127.0.0.1"
-    highlevel_port: int = 0  # 0: any free port
-    contacts: int = 300
-    seed: int = 42
-    rate_limits: str = "real"  # real | off
-    error_rate: float = 0.0
-    latency_ms: int = 0
-    sendowl_port: int = 0
-    sendapp_port: int = 0
-    highlevel: HighLevelSettings = field(default_factory=HighLevelSettings)
-    sendowl: SendOwlSettings = field(default_factory=SendOwlSettings)
-    sendapp: SendAppSettings = field(default_factory=SendAppSettings)
-    # Where HighLevel's and SendOwl's stand-ins deliver their signed webhooks (empty: none are sent); also
-    # settable while running through `POST /_sandbox/webhooks`.
-    highlevel_webhook_url: str = ""
-    sendowl_webhook_url: str = ""
-
-
-@dataclass
-class PlatformSandbox:
-    name: str
-    app: FastAPI
-    port: int
-    limiter: SlidingWindowLimiter
-    faults: Faults
-    stats: Stats
-    store: Any
-    webhooks: WebhookSender | None = None
+PLATFORMS = ("highlevel", "sendowl", "sendapp")
+AGENCY_ROUTES = ("/oauth/", "/_sandbox/oauth/", "/_sandbox/locations")  # served by the agency's app
 
 
 class Sandbox:
@@ -75,120 +54,128 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.platforms: dict[str, PlatformSandbox] = {}
+        self.tenants: dict[str, list[PlatformSandbox]] = {name: [] for name in PLATFORMS}
+        self.ports = {name: getattr(config, f"{name}_port") for name in PLATFORMS}
+        self._locations: list[LocationSpec] = []
         self._servers: list[uvicorn.Server] = []
         self._thread: threading.Thread | None = None
         self._sockets: list[socket.socket] = []
-        self._build_highlevel()
-        self._build_sendowl()
-        self._build_sendapp()
-
-    @staticmethod
-    def people_slices(count: int) -> dict[str, slice]:
-        """Which people each platform knows, so they overlap like real accounts: most SendApp and SendOwl people
-        are also in HighLevel, some are only in one platform."""
-        return {
-            "highlevel": slice(0, count),
-            "sendowl": slice(int(count * 0.4), int(count * 1.1)),
-            "sendapp": slice(int(count * 0.6), int(count * 1.2)),
+        self._started = False
+        cfg = config
+        self.highlevel_keys = HighLevelKeys.for_seed(cfg.seed)
+        # HighLevel delivers to the Marketplace app's one webhook URL, for every location: one settings object.
+        self.highlevel_hooks = WebhookSettings(cfg.highlevel_webhook_url)
+        hl = cfg.highlevel
+        self.agency = Agency(AgencySettings(client_id=hl.client_id, client_secret=hl.client_secret))
+        self._base = LocationSettings(cfg.highlevel, cfg.sendowl, cfg.sendapp)
+        for _ in range(max(1, cfg.locations)):
+            self.add_location()
+        self.company = build_agency(cfg, self.agency, self.add_location, self.location_accounts, self._emit_at)
+        self.apps = {
+            "highlevel": Dispatcher(self._route_highlevel, "location"),
+            "sendowl": Dispatcher(self._route_sendowl, "account"),
+            "sendapp": Dispatcher(self._route_sendapp, "account"),
         }
 
-    def _people(self, name: str, count: int, seed: int) -> list[Any]:
-        part = self.people_slices(count)[name]
-        return make_people(seed, part.stop)[part]
+    # -- locations -------------------------------------------------------------------------------------------
+    @staticmethod
+    def people_slices(count: int) -> dict[str, slice]:
+        """Which of a location's people each platform knows (see `location_apps.people_slices`)."""
+        return people_slices(count)
 
-    def _build_highlevel(self) -> None:
+    @property
+    def platforms(self) -> dict[str, PlatformSandbox]:
+        """Location 0's stand-ins: what a single-location test reaches into."""
+        return {name: tenants[0] for name, tenants in self.tenants.items()}
+
+    def tenant(self, name: str, location: int | str = 0) -> PlatformSandbox:
+        """One platform's stand-in of a location, by index or location id."""
+        if isinstance(location, int):
+            return self.tenants[name][location]
+        return next(t for t in self.tenants[name] if t.location_id == location)
+
+    def add_location(self, contacts: int | None = None, name: str | None = None) -> LocationAccount:
+        """Add the next location (installed, active, seeded like the others) with its SendOwl and SendApp accounts;
+        while serving, its webhook senders start at once."""
+        index = len(self._locations)
+        settings = location_settings(index, self._base)
+        tenant = LocationSpec(index, settings, contacts if contacts is not None else self.config.contacts)
+        self.agency.register(settings.highlevel, name or location_name(index), location_address(index))
+        self._locations.append(tenant)
         cfg = self.config
-        store = HighLevelStore(cfg.highlevel)
-        limiter = SlidingWindowLimiter(RateLimitSettings(enabled=cfg.rate_limits == "real"))
-        faults = Faults(error_rate=cfg.error_rate, latency_ms=cfg.latency_ms)
-        stats = Stats()
+        built = [
+            build_highlevel(cfg, tenant, self.agency, self.highlevel_keys, self.highlevel_hooks, self.webhook_keys),
+            build_sendowl(cfg, tenant, cfg.sendowl_webhook_url if index == 0 else ""),
+            build_sendapp(cfg, tenant),
+        ]
+        for platform in built:
+            self.tenants[platform.name].append(platform)
+            if self._started and platform.webhooks is not None:
+                platform.webhooks.start()
+        return self.location_accounts()[index]
 
-        def reset(contacts: int | None, seed: int | None) -> None:
-            n, s = contacts if contacts is not None else cfg.contacts, seed if seed is not None else cfg.seed
-            store.seed(self._people("highlevel", n, s), n, s)
+    def location_accounts(self) -> list[LocationAccount]:
+        """Every location's credentials, location 0 first."""
+        names = {e.location_id: e.name for e in self.agency.directory.values()}
+        return [t.settings.account(names[t.settings.highlevel.location_id]) for t in self._locations]
 
-        reset(None, None)
-        app = create_highlevel_app(store, limiter, faults, stats)
-        self.highlevel_keys = HighLevelKeys.for_seed(cfg.seed)
-        hooks = HighLevelWebhooks(
-            self.highlevel_keys, cfg.highlevel.location_id, WebhookSettings(cfg.highlevel_webhook_url), faults, stats
-        )
-        app.state.webhooks = hooks
-        register_webhook_admin(app, hooks, self.webhook_keys)
+    def _emit_at(self, location_id: str, event_type: str, record: Mapping[str, Any]) -> None:
+        hooks = self.tenant("highlevel", location_id).webhooks
+        if isinstance(hooks, HighLevelWebhooks):
+            hooks.emit(event_type, record)
 
-        def counts() -> dict[str, int]:
-            return {
-                "contacts": len(store.contacts),
-                "tasks": sum(len(v) for v in store.tasks.values()),
-                "notes": sum(len(v) for v in store.notes.values()),
-                "appointments": sum(len(v) for v in store.appointments.values()),
-            }
+    # -- routing ---------------------------------------------------------------------------------------------
+    def _admin(self, name: str, scope: Any, param: str) -> Target:
+        """The app an admin request names with `param` (absent: location 0's; `all`: every location's)."""
+        value = query_param(scope, param)
+        tenants = self.tenants[name]
+        if value is None:
+            return tenants[0].app
+        if value == ALL:
+            return [(t.location_id, t.app) for t in tenants]
+        if name == "highlevel" and value == self.agency.settings.company_id:
+            return self.company.app
+        for t in tenants:
+            if value in (
+                t.location_id,
+                getattr(t.store.settings, "key", None),
+                getattr(t.store.settings, "api_key", None),
+            ):
+                return t.app
+        return None
 
-        register_admin(app, reset, limiter, faults, stats, counts)
-        app.add_middleware(FaultInjector, faults=faults, stats=stats)  # outermost: outside auth and limits
-        self.platforms["highlevel"] = PlatformSandbox(
-            "highlevel", app, cfg.highlevel_port, limiter, faults, stats, store, hooks
-        )
+    def _route_highlevel(self, scope: Any) -> Target:
+        path = scope["path"]
+        if path.startswith(AGENCY_ROUTES):
+            return self.company.app
+        if path.startswith("/_sandbox/"):
+            return self._admin("highlevel", scope, "location")
+        auth = header(scope, "authorization")
+        grant = self.agency.tokens.grant(auth[7:] if auth.startswith("Bearer ") else "")
+        if grant is not None and grant.user_type == COMPANY:
+            return self.company.app  # a Company token: the agency's app answers (401 on a location's endpoint)
+        owner = grant.owner if grant is not None else None
+        return self._pick("highlevel", lambda t: t.location_id == owner)
 
-    def _build_sendowl(self) -> None:
-        cfg = self.config
-        store = SendOwlStore(cfg.sendowl)
-        limiter = SlidingWindowLimiter(sendowl_rate_limit_settings(enabled=cfg.rate_limits == "real"))
-        faults = Faults(error_rate=cfg.error_rate, latency_ms=cfg.latency_ms)
-        stats = Stats(rate_limit_status=403)  # SendOwl blocks fast callers with 403, not 429
+    def _route_sendowl(self, scope: Any) -> Target:
+        if scope["path"].startswith("/_sandbox/"):
+            return self._admin("sendowl", scope, "account")
+        creds = basic_credentials(header(scope, "authorization"))
+        key = creds[0] if creds else None
+        return self._pick("sendowl", lambda t: t.store.settings.key == key)
 
-        def reset(contacts: int | None, seed: int | None) -> None:
-            n, s = contacts if contacts is not None else cfg.contacts, seed if seed is not None else cfg.seed
-            store.seed(self._people("sendowl", n, s), s)
+    def _route_sendapp(self, scope: Any) -> Target:
+        if scope["path"].startswith("/_sandbox/"):
+            return self._admin("sendapp", scope, "account")
+        api_key = header(scope, "x-api-key") or query_param(scope, "apikey")
+        return self._pick("sendapp", lambda t: t.store.settings.api_key == api_key)
 
-        reset(None, None)
-        app = create_sendowl_app(store, limiter, faults, stats)
-        hooks = SendOwlWebhooks(cfg.sendowl.secret, WebhookSettings(cfg.sendowl_webhook_url), faults, stats)
-        app.state.webhooks = hooks
-        register_webhook_admin(app, hooks, lambda: {"secret_env": "SENDOWL_WEBHOOK_SECRET"})
+    def _pick(self, name: str, matches: Callable[[PlatformSandbox], bool]) -> Target:
+        """The app of the location whose credentials these are, else location 0's (its gate refuses unknown ones)."""
+        tenants = self.tenants[name]
+        return next((t.app for t in tenants if matches(t)), tenants[0].app)
 
-        def counts() -> dict[str, int]:
-            return {"orders": len(store.orders), "products": len(store.products)}
-
-        register_admin(app, reset, limiter, faults, stats, counts)
-        app.add_middleware(FaultInjector, faults=faults, stats=stats)  # outermost: outside auth and limits
-        self.platforms["sendowl"] = PlatformSandbox(
-            "sendowl", app, cfg.sendowl_port, limiter, faults, stats, store, hooks
-        )
-
-    def _build_sendapp(self) -> None:
-        cfg = self.config
-        store = SendAppStore(cfg.sendapp)
-        per_minute = RateLimitSettings(
-            enabled=cfg.rate_limits == "real",
-            burst_max=cfg.sendapp.requests_per_minute,
-            interval_ms=60_000,
-            daily_limit=10**9,
-        )
-        limiter = SlidingWindowLimiter(per_minute)
-        faults = Faults(error_rate=cfg.error_rate, latency_ms=cfg.latency_ms)
-        stats = Stats()
-
-        def reset(contacts: int | None, seed: int | None) -> None:
-            n, s = contacts if contacts is not None else cfg.contacts, seed if seed is not None else cfg.seed
-            store.seed(self._people("sendapp", n, s), s)
-
-        reset(None, None)
-        app = create_sendapp_app(store, limiter, faults, stats)
-
-        def counts() -> dict[str, int]:
-            return {
-                "contacts": len(store.contacts),
-                "tasks": sum(len(v) for v in store.tasks.values()),
-                "notes": sum(len(v) for v in store.notes.values()),
-                "messages": len(store.messages),
-            }
-
-        register_admin(app, reset, limiter, faults, stats, counts)
-        app.add_middleware(FaultInjector, faults=faults, stats=stats)  # outermost: outside auth and limits
-        self.platforms["sendapp"] = PlatformSandbox("sendapp", app, cfg.sendapp_port, limiter, faults, stats, store)
-
+    # -- state -----------------------------------------------------------------------------------------------
     def webhook_keys(self) -> dict[str, str]:
         """What the receiver verifies HighLevel's deliveries with (`HIGHLEVEL_WEBHOOK_PUBLIC_KEYS`, and the legacy
         `HIGHLEVEL_WEBHOOK_RSA_PUBLIC_KEYS`); SendOwl's are keyed by the account's secret (`SENDOWL_WEBHOOK_SECRET`)."""
@@ -197,33 +184,53 @@ class Sandbox:
             "rsa_public_key": self.highlevel_keys.rsa_public_key(),
         }
 
-    def webhooks(self, name: str) -> WebhookSender:
-        """A platform's webhook sender (HighLevel and SendOwl send them)."""
-        sender = self.platforms[name].webhooks
+    def webhooks(self, name: str, location: int | str = 0) -> WebhookSender:
+        """A location's webhook sender on a platform (HighLevel and SendOwl send them)."""
+        sender = self.tenant(name, location).webhooks
         if sender is None:
             raise KeyError(f"{name} sends no webhooks")
         return sender
 
+    def senders(self) -> list[WebhookSender]:
+        """Every location's webhook senders."""
+        return [t.webhooks for ts in self.tenants.values() for t in ts if t.webhooks is not None]
+
     def snapshot(self) -> SandboxState:
-        """Every platform's records as they are now (a deep copy), to `restore` into this or another sandbox of the
-        same configuration: tests seed and extract once, then start each test from that state."""
+        """Every location's records and the agency's locations and credentials as they are now (a deep copy), to
+        `restore` into this or another sandbox of the same configuration: tests seed and extract once, then start
+        each test from that state."""
         return {
-            name: {f.name: copy.deepcopy(getattr(p.store, f.name)) for f in fields(p.store) if f.name != "settings"}
-            for name, p in self.platforms.items()
+            "records": {
+                name: [
+                    {f.name: copy.deepcopy(getattr(t.store, f.name)) for f in fields(t.store) if f.name != "settings"}
+                    for t in tenants
+                ]
+                for name, tenants in self.tenants.items()
+            },
+            "contacts": [t.contacts for t in self._locations],
+            "agency": self.agency.state(),
         }
 
     def restore(self, state: SandboxState) -> None:
-        """Put back the records of a `snapshot` (in place: the served apps keep their store objects) and clear the
-        request counters; the fault knobs and rate limits stay as they are."""
-        for name, saved in state.items():
-            platform = self.platforms[name]
-            for attr, value in saved.items():
-                setattr(platform.store, attr, copy.deepcopy(value))
-            platform.stats.reset()
+        """Put back the records of a `snapshot` (in place: the served apps keep their store objects), adding the
+        locations it has that this sandbox lacks, and clear the request counters; the fault knobs and rate limits
+        stay as they are."""
+        for contacts in state["contacts"][len(self._locations) :]:
+            self.add_location(contacts)
+        if len(self._locations) > len(state["contacts"]):
+            raise ValueError("the snapshot has fewer locations than this sandbox")
+        for name, saved in state["records"].items():
+            for platform, records in zip(self.tenants[name], saved, strict=True):
+                for attr, value in records.items():
+                    setattr(platform.store, attr, copy.deepcopy(value))
+                platform.stats.reset()
+        self.agency.load(state["agency"])
+        self.company.stats.reset()
 
+    # -- serving ---------------------------------------------------------------------------------------------
     def base_url(self, name: str) -> str:
         """The server's root (the admin surface lives under /_sandbox/ there)."""
-        return f"http://{self.config.host}:{self.platforms[name].port}"
+        return f"http://{self.config.host}:{self.ports[name]}"
 
     def api_url(self, name: str) -> str:
         """What a client uses as its base URL (SendApp's API lives under the account domain's /api)."""
@@ -242,19 +249,19 @@ class Sandbox:
 
     def start(self) -> Sandbox:
         """Bind every port now (so the URLs are known) and serve in a daemon thread."""
-        for platform in self.platforms.values():
-            sock = self._bind(platform.port)
-            platform.port = sock.getsockname()[1]
+        for name, app in self.apps.items():
+            sock = self._bind(self.ports[name])
+            self.ports[name] = sock.getsockname()[1]
             self._sockets.append(sock)
-            config = uvicorn.Config(platform.app, log_level="warning", access_log=False, lifespan="off")
+            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
             self._servers.append(uvicorn.Server(config))
 
         async def serve_all() -> None:
             await asyncio.gather(*(s.serve(sockets=[k]) for s, k in zip(self._servers, self._sockets, strict=True)))
 
-        for platform in self.platforms.values():
-            if platform.webhooks is not None:
-                platform.webhooks.start()
+        for sender in self.senders():
+            sender.start()
+        self._started = True
         self._thread = threading.Thread(target=lambda: asyncio.run(serve_all()), name="sandbox", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 120  # a hang guard: a busy machine starts servers slowly
@@ -271,9 +278,9 @@ class Sandbox:
             self._thread.join(timeout=10)
         for sock in self._sockets:
             sock.close()
-        for platform in self.platforms.values():
-            if platform.webhooks is not None:
-                platform.webhooks.stop()
+        for sender in self.senders():
+            sender.stop()
+        self._started = False
 
     def wait(self) -> None:
         """Block until the servers stop (Ctrl-C in the CLI)."""

@@ -1,10 +1,9 @@
-"""In-memory state of the HighLevel stand-in: contacts, tasks, notes, appointments and OAuth tokens."""
+"""In-memory state of one location of the HighLevel stand-in: contacts, tasks, notes and appointments (its credentials
+are the agency's: `highlevel/tokens.py`)."""
 
 from __future__ import annotations
 
 import random
-import secrets
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,9 +42,6 @@ class HighLevelStore:
     tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     notes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     appointments: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    access_tokens: dict[str, float] = field(default_factory=dict)
-    refresh_tokens: set[str] = field(default_factory=set)
-    auth_codes: set[str] = field(default_factory=set)
     version: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
@@ -148,25 +144,3 @@ class HighLevelStore:
     def touch(self, contact: dict[str, Any]) -> None:
         contact["dateUpdated"] = iso(datetime.now(UTC))
         self.version += 1
-
-    def issue_tokens(self) -> dict[str, Any]:
-        access, refresh = f"at-{secrets.token_hex(16)}", f"rt-{secrets.token_hex(16)}"
-        self.access_tokens[access] = time.time() + self.settings.access_token_ttl
-        self.refresh_tokens.add(refresh)
-        return {
-            "access_token": access,
-            "token_type": "Bearer",
-            "expires_in": self.settings.access_token_ttl,
-            "refresh_token": refresh,
-            "scope": "contacts.readonly contacts.write",
-            "userType": "Location",
-            "locationId": self.settings.location_id,
-            "companyId": "cmp-sandbox",
-            "userId": "usr-owner",
-        }
-
-    def token_valid(self, token: str) -> bool:
-        if secrets.compare_digest(token, self.settings.token):
-            return True
-        expires = self.access_tokens.get(token)
-        return expires is not None and expires > time.time()

@@ -19,6 +19,7 @@ class SendAppSettings:
     api_key: str = "sandbox-sendapp-key"
     channel_token: str = "sandbox-channel-token"
     requests_per_minute: int = 60
+    id_base: int = 1000  # ids are platform-wide: each account's seeded records are numbered from here
 
 
 @dataclass
@@ -45,7 +46,7 @@ class SendAppStore:
         self.tasks.clear()
         self.messages.clear()
         self.last_inbound.clear()
-        self.next_id = 1000
+        self.next_id = self.settings.id_base
         for person in people:
             if not person.phone_digits:
                 continue

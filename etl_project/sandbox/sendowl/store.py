@@ -22,6 +22,8 @@ class SendOwlSettings:
     updated_after_supported: bool = True
     # How long a key that called more than once per second is refused with 403 (SendOwl blocks the caller).
     block_seconds: float = 30.0
+    # Order ids are one platform-wide sequence: each account's seeded orders start somewhere above this.
+    order_id_base: int = 3_000_000
 
 
 def parse_time(value: str) -> datetime:
@@ -54,7 +56,8 @@ class SendOwlStore:
         self.catalogue = build_catalogue(rng, now)
         self.products.update((p["id"], p) for p in self.catalogue.products)
         # Ids are a shop-wide sequence in creation order, with gaps where other shops' orders were numbered.
-        self.next_order_id = rng.randint(3_000_000, 4_000_000)
+        base = self.settings.order_id_base
+        self.next_order_id = rng.randint(base, base + 1_000_000)
         for order in build_orders(people, rng, self.catalogue, now):
             self._insert(order, gap=rng.randint(1, 30))
         self.version += 1
