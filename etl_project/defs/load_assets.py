@@ -140,6 +140,11 @@ def writes_asset(platform: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         config, run_id = context.resources.sync_config.load(), context.run.run_id
+        if not getattr(getattr(context.resources, platform), "configured", True):
+            return dg.MaterializeResult(
+                metadata={"sent": 0, "skipped": f"this location has no {platform} account"},
+                check_results=[dg.AssetCheckResult(passed=True, description="no account: nothing to write")],
+            )
         if config.dry_run:
             return dg.MaterializeResult(
                 metadata={"sent": 0, "skipped": "dry run: planned and logged only"},

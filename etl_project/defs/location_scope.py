@@ -66,16 +66,26 @@ class LocationScoped(dg.ConfigurableResource):
         return pause
 
 
-# The flows that read SendOwl: switched off for a location without a SendOwl shop.
-SENDOWL_FLOWS = ("sendowl_purchases_to_highlevel", "welcome_message")
+# The flows each platform takes part in: switched off for a location without an account there.
+FLOWS_NEEDING = {
+    "sendowl": ("sendowl_purchases_to_highlevel", "welcome_message"),
+    "sendapp": (
+        "highlevel_contacts_to_sendapp",
+        "sendapp_contacts_to_highlevel",
+        "highlevel_tasks_to_sendapp",
+        "highlevel_activity_to_sendapp",
+        "welcome_message",
+    ),
+}
 
 
 def without_absent_platforms(config: SyncConfig, access: LocationAccess) -> SyncConfig:
     """The location's config with the flows its missing accounts cannot serve switched off."""
-    if access.has_sendowl:
+    absent = [p for p, has in (("sendowl", access.has_sendowl), ("sendapp", access.has_sendapp)) if not has]
+    if not absent:
         return config
-    flows = config.flows.model_copy(update=dict.fromkeys(SENDOWL_FLOWS, False))
-    return config.model_copy(update={"flows": flows})
+    off = {flow: False for platform in absent for flow in FLOWS_NEEDING[platform]}
+    return config.model_copy(update={"flows": config.flows.model_copy(update=off)})
 
 
 def bind_to_run(resource: Any, tags: Mapping[str, str]) -> Any:

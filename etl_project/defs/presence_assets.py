@@ -46,8 +46,9 @@ def contact_presence(
     until = started + timedelta(days=1)
     with highlevel.get_client() as hl:
         seen = {"highlevel": _listed_ids(hl.iter_contacts_updated(EPOCH, until))}
-    with sendapp.get_client() as sa:
-        seen["sendapp"] = _listed_ids(sa.iter_contacts_updated(EPOCH, until))
+    if sendapp.configured:  # a location may have no SendApp account
+        with sendapp.get_client() as sa:
+            seen["sendapp"] = _listed_ids(sa.iter_contacts_updated(EPOCH, until))
     metadata: dict[str, Any] = {}
     for platform, ids in seen.items():
         try:

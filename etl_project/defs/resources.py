@@ -11,7 +11,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from etl_project.defs.location_scope import LocationScoped
-from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient, OAuthRefreshAuth, TokenStore
+from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient, OAuthRefreshAuth, OAuthTokens, TokenStore
 from etl_project.platforms.highlevel.agency import LocationTokenAuth, agency_client
 from etl_project.platforms.highlevel.auth import DEFAULT_TOKEN_STORE
 from etl_project.platforms.highlevel.settings import DEFAULT_LOOKBACK_MINUTES, REAL_BASE_URL
@@ -61,17 +61,22 @@ class HighLevelResource(LocationScoped):
         if tenancy.agency is None:
             raise dg.DagsterInvariantViolationError(f"location {access.id} has no HighLevel token and no agency grant")
         client_id, client_secret = tenancy.agency_secrets()
-        agency = agency_client(
-            self.base_url,
-            client_id,
-            client_secret,
-            tenancy.company_token_path,
-            tenancy.agency.company_id,
-            tenancy.agency.app_id,
-            timeout=self.timeout_seconds,
-            verify=tls_context(),
-        )
-        return LocationTokenAuth(TokenStore(access.token_path), lambda: agency.mint_location_token(access.id))
+        grant = tenancy.agency
+
+        def mint() -> OAuthTokens:  # rarely (about once a day per location): a client of its own each time
+            with agency_client(
+                self.base_url,
+                client_id,
+                client_secret,
+                tenancy.company_token_path,
+                grant.company_id,
+                grant.app_id,
+                timeout=self.timeout_seconds,
+                verify=tls_context(),
+            ) as agency:
+                return agency.mint_location_token(access.id)
+
+        return LocationTokenAuth(TokenStore(access.token_path), mint)
 
     def get_client(self) -> HighLevelClient:
         auth: httpx.Auth
