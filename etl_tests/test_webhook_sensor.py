@@ -4,6 +4,7 @@ and then syncs."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -156,6 +157,43 @@ def test_events_that_name_nothing_to_re_read_are_done_without_a_run(inbox_path: 
         result = _tick(instance, inbox_path, None)
         assert isinstance(result, dg.SensorResult) and not result.run_requests
         assert _counts(inbox_path)["done"] == 2
+
+
+def test_many_locations_each_get_their_own_run_and_the_batch_settles_when_all_succeeded(
+    inbox_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("T_PIT", "pit-x")
+    locations = tmp_path / "locations.toml"
+    locations.write_text(
+        'data_dir = "data"\n'
+        + "".join(f'[[locations]]\nid = "{loc}"\nhighlevel_token_env = "T_PIT"\n' for loc in ("loc-a", "loc-b"))
+    )
+    monkeypatch.setenv("ETL_LOCATIONS_FILE", str(locations))
+
+    def at(location: str | None, contact: str) -> InboxEvent:
+        return dataclasses.replace(_event("highlevel", "contact", contact, contact), location_id=location)
+
+    # Two synced locations, one the registry does not know, and a SendOwl order (it names no location).
+    _append(inbox_path, [at("loc-a", "ct-1"), at("loc-a", "ct-2"), at("loc-b", "ct-3"), at("loc-z", "ct-4")])
+    _append(inbox_path, [_event("sendowl", "order", "4001")])
+    with dg.instance_for_test() as instance:
+        first = _tick(instance, inbox_path, None)
+        assert isinstance(first, dg.SensorResult)
+        requests = {r.tags["etl/location"]: r for r in first.run_requests or [] if isinstance(r, dg.RunRequest)}
+        assert sorted(requests) == ["loc-a", "loc-b"]
+        assert requests["loc-a"].run_config["ops"]["webhook_highlevel_refresh"]["config"]["contacts"] == [
+            "ct-1",
+            "ct-2",
+        ]
+        assert requests["loc-b"].run_config["ops"]["webhook_highlevel_refresh"]["config"]["contacts"] == ["ct-3"]
+        # One location's run done: the batch waits for the other before anything is marked done.
+        assert good_run.execute_in_process(instance=instance, tags=requests["loc-a"].tags).success
+        waiting = _tick(instance, inbox_path, first.cursor)
+        assert _counts(inbox_path)["done"] == 0
+        assert good_run.execute_in_process(instance=instance, tags=requests["loc-b"].tags).success
+        assert isinstance(waiting, dg.SensorResult)
+        _tick(instance, inbox_path, waiting.cursor)
+        assert _counts(inbox_path) == {"pending": 0, "claimed": 0, "done": 5}
 
 
 def test_no_inbox_yet_is_a_skip(tmp_path: Path) -> None:
