@@ -15,7 +15,7 @@ from pydantic import Field
 
 from etl_project.alerting.policy import decide
 from etl_project.alerting.sink import Alert, raise_alert
-from etl_project.defs.location_scope import bind_to_run
+from etl_project.defs.location_scope import LOCATION_TAG, bind_to_run
 from etl_project.defs.onboarding import ONBOARDING_KEY
 from etl_project.defs.resources import get_warehouse
 
@@ -48,6 +48,7 @@ def _previous_failed(context: dg.RunFailureSensorContext) -> bool:
     earlier = context.instance.get_runs(
         dg.RunsFilter(
             job_name=run.job_name,
+            tags={LOCATION_TAG: run.tags[LOCATION_TAG]} if LOCATION_TAG in run.tags else None,  # per location
             statuses=[dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE],
             created_before=context.instance.get_run_record_by_id(run.run_id).create_timestamp,  # type: ignore[union-attr]
         ),
@@ -68,7 +69,8 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: AlertResou
     decision = decide(_root_errors(context), _previous_failed(context) or not retried)
     reason = (context.failure_event.message or "the run failed").splitlines()[0][:300]
     link = f"{alerts.ui_url}/runs/{run.run_id}"
-    text = f"Sync alert: {run.job_name} run {run.run_id[:8]} failed: {reason} ({decision.why}). {link}"
+    where = f" for location {run.tags[LOCATION_TAG]}" if LOCATION_TAG in run.tags else ""
+    text = f"Sync alert: {run.job_name} run {run.run_id[:8]}{where} failed: {reason} ({decision.why}). {link}"
     alert = Alert("run_failure", run.job_name, text, "alert" if decision.alert else "held", run.run_id)
     error = raise_alert(get_warehouse(bind_to_run(duckdb, run.tags)), alerts.webhook_url, alert)
     context.log.info(f"{alert.severity}: {decision.why}" + (f"; not delivered: {error}" if error else ""))
