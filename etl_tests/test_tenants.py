@@ -126,3 +126,21 @@ def test_the_registry_file_is_created_beside_the_data(tmp_path: Path) -> None:
     tenants = Tenancy(write(tmp_path, FILE))
     assert tenants.registry.path == tmp_path / "shared" / "registry.sqlite"
     assert stat.S_ISREG(tenants.registry.path.stat().st_mode)
+
+
+def test_the_cli_lists_pauses_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from etl_project.tenants.__main__ import main
+
+    monkeypatch.setenv("ETL_LOCATIONS_FILE", str(write(tmp_path, FILE)))
+    assert main(["pause", "loc-a", "SendOwl key rotated"]) == 0
+    assert main(["list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "loc-a\tpaused\tfile\tAcme\tSendOwl key rotated" in listed and any(
+        r.startswith("loc-b\tactive") for r in listed
+    )
+    assert main(["resume", "loc-a"]) == 0 and "resumed" in capsys.readouterr().out
+    monkeypatch.delenv("ETL_LOCATIONS_FILE")
+    with pytest.raises(SystemExit, match="ETL_LOCATIONS_FILE is not set"):
+        main(["list"])
