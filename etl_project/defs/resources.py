@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -20,6 +21,7 @@ from etl_project.platforms.sendapp.settings import REAL_BASE_URL as SENDAPP_REAL
 from etl_project.platforms.sendowl import SendOwlClient
 from etl_project.platforms.sendowl.settings import REAL_BASE_URL as SENDOWL_REAL_BASE_URL
 from etl_project.settings import state_dir
+from etl_project.warehouse.connections import attached
 from etl_project.warehouse.store import Warehouse
 
 
@@ -144,6 +146,10 @@ class SendOwlResource(dg.ConfigurableResource):
 
 
 def get_warehouse(duckdb: DuckDBResource) -> Warehouse:
-    """A warehouse whose every transaction opens (with DuckDB's lock retries) and closes its own connection."""
+    """A warehouse whose every transaction opens (with DuckDB's lock retries) and closes its own connection: the
+    file attached to the process's DuckDB instance (`warehouse/connections.py`), or, for an in-memory database or
+    one with its own DuckDB settings, a DuckDB instance of its own each time (`DuckDBResource.get_connection`)."""
+    if duckdb.database == ":memory:" or duckdb.connection_config:
+        return Warehouse(duckdb.get_connection)
     Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)
-    return Warehouse(duckdb.get_connection)  # its first connection brings the schema up to date
+    return Warehouse(functools.partial(attached, duckdb.database))  # its first connection brings the schema up
