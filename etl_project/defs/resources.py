@@ -147,9 +147,9 @@ class SendOwlResource(dg.ConfigurableResource):
 
 def get_warehouse(duckdb: DuckDBResource) -> Warehouse:
     """A warehouse whose every transaction opens (with DuckDB's lock retries) and closes its own connection: the
-    file attached to the process's DuckDB instance (`warehouse/connections.py`), or, for an in-memory database or
-    one with its own DuckDB settings, a DuckDB instance of its own each time (`DuckDBResource.get_connection`)."""
-    if duckdb.database == ":memory:" or duckdb.connection_config:
+    file attached to the process's DuckDB instance (`warehouse/connections.py`), or, for a database that is not a
+    plain file (`:memory:`, `md:…`) or has DuckDB settings of its own, an instance of its own each time."""
+    if ":" in duckdb.database or duckdb.connection_config:
         return Warehouse(duckdb.get_connection)
     Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)
     return Warehouse(functools.partial(attached, duckdb.database))  # its first connection brings the schema up
