@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -63,12 +63,28 @@ def resources_for(sandbox: Sandbox, database: Path) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Extracted:
-    """The seeded sandbox's records and a warehouse holding their whole history, extracted once per session."""
+class Saved:
+    """A state tests start from, made once per worker session: the sandboxes' records, the warehouse file they
+    were landed in, and the run that made it (its events and metadata)."""
 
     state: SandboxState
     warehouse: Path
-    result: dg.ExecuteInProcessResult  # the backfill run's events (each partition's materialization)
+    result: dg.ExecuteInProcessResult
+
+
+Step = Callable[[Sandbox, dict[str, Any]], dg.ExecuteInProcessResult]
+
+
+def save_after(folder: Path, start: Saved | None, step: Step) -> Saved:
+    """Run `step` once, from `start` (or the fresh seed), in a sandbox of its own, and save the state it leaves."""
+    database = folder / "w.duckdb"
+    with Sandbox(SANDBOX) as sb:
+        resources = resources_for(sb, database)
+        if start is not None:
+            start_from(sb, resources, start)
+        result = step(sb, resources)
+        assert result.success
+        return Saved(sb.snapshot(), database, result)
 
 
 QUICK = os.environ.get("ETL_TEST_PROFILE", "full") == "quick"  # `make test-fast`: fewer property examples
@@ -79,10 +95,22 @@ def examples(full: int) -> int:
     return max(1, full // 10) if QUICK else full
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """With parallel workers (`make test`), hand each worker one test at a time as it gets through its queue (two
+    deep), so the workers end together, unless `--maxschedchunk` says otherwise. xdist's own first hand-out is an
+    eighth of the whole list to each worker: the minutes-long scenarios at its head all went to the first one."""
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("maxschedchunk", None) is None:
+        config.option.maxschedchunk = 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Minutes-long scenarios (`slow`) first: with parallel workers (`make test`), the others fill in around them
-    instead of one worker starting a soak when the rest are done."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The longest first: the minutes-long scenarios (`slow`), each at the head of a different worker's first two
+    tests (`pytest_configure`), then the Dagster end-to-end tests, then the quick rest to fill in at the end."""
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, item.get_closest_marker("e2e") is None))
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    rest = items[len(slow) :]
+    head = [item for index, scenario in enumerate(slow) for item in (scenario, *rest[index : index + 1])]
+    items[:] = head + rest[len(slow) :]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -103,30 +131,68 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
+# Starting states. Each is made once per worker session by a session fixture (`<name>_once`, the first test that
+# needs it pays for it); each test that starts from one (`@pytest.mark.usefixtures("<name>")`, or the fixture as an
+# argument for the run's result) gets the saved records restored into its own sandbox and a copy of the warehouse.
+# Tests whose point is the step itself (the backfill, the first sync, faults or crashes during them) still run it.
+
+
 @pytest.fixture(scope="session")
-def extracted_once(tmp_path_factory: pytest.TempPathFactory, _state_dir: None) -> Extracted:
-    """The 91-day backfill, run once through Dagster: each test that starts from it gets a copy (`extracted`)."""
-    folder = tmp_path_factory.mktemp("extracted")
-    with Sandbox(SANDBOX) as sb:
-        result = dg.materialize(EXTRACT_ASSETS, resources=resources_for(sb, folder / "w.duckdb"), tags=history_tags())
-        assert result.success
-        return Extracted(sb.snapshot(), folder / "w.duckdb", result)
+def extracted_once(tmp_path_factory: pytest.TempPathFactory, _state_dir: None) -> Saved:
+    """The 91-day history backfill of the seeded sandbox, through Dagster."""
+    return save_after(
+        tmp_path_factory.mktemp("extracted"),
+        None,
+        lambda _, resources: dg.materialize(EXTRACT_ASSETS, resources=resources, tags=history_tags()),
+    )
+
+
+@pytest.fixture(scope="session")
+def synced_once(tmp_path_factory: pytest.TempPathFactory, extracted_once: Saved) -> Saved:
+    """The history, then the first sync with every flow on (mass changes allowed)."""
+    from etl_tests.sync_helpers import ALL_FLOWS, sync  # it imports this module
+
+    return save_after(tmp_path_factory.mktemp("synced"), extracted_once, lambda _, r: sync(r, ALL_FLOWS))
+
+
+@pytest.fixture(scope="session")
+def converged_once(tmp_path_factory: pytest.TempPathFactory, synced_once: Saved) -> Saved:
+    """The history and the first all-flows sync, then the next hourly extraction and sync: the second sync carries
+    what the first one's writes set off (the tags flow 3 added in HighLevel reach SendApp)."""
+    from etl_tests.sync_helpers import ALL_FLOWS, extract, sync
+
+    def extract_and_sync(_: Sandbox, resources: dict[str, Any]) -> dg.ExecuteInProcessResult:
+        extract(resources)
+        return sync(resources, ALL_FLOWS)
+
+    return save_after(tmp_path_factory.mktemp("converged"), synced_once, extract_and_sync)
 
 
 @pytest.fixture
-def history(sandbox: Sandbox, resources: dict[str, Any], extracted_once: Extracted) -> None:
-    """Start the test after the history backfill (`@pytest.mark.usefixtures("history")`): the sandbox holds the
-    seeded records and the test's warehouse is a copy of the one they were landed in, what
-    `dg.materialize(EXTRACT_ASSETS, tags=history_tags())` leaves, without running it again."""
-    start_from(sandbox, resources, extracted_once.state, extracted_once.warehouse)
+def history(sandbox: Sandbox, resources: dict[str, Any], extracted_once: Saved) -> None:
+    """Start after the history backfill: what `dg.materialize(EXTRACT_ASSETS, tags=history_tags())` leaves."""
+    start_from(sandbox, resources, extracted_once)
 
 
-def start_from(sandbox: Sandbox, resources: dict[str, Any], state: SandboxState, warehouse: Path) -> None:
-    """Put a saved state in the test's sandbox and a copy of the warehouse it was landed in under its resources."""
-    sandbox.restore(state)
+@pytest.fixture
+def synced(sandbox: Sandbox, resources: dict[str, Any], synced_once: Saved) -> dg.ExecuteInProcessResult:
+    """Start after the history and `sync(resources, ALL_FLOWS)`; the fixture's value is that sync's result."""
+    start_from(sandbox, resources, synced_once)
+    return synced_once.result
+
+
+@pytest.fixture
+def converged(sandbox: Sandbox, resources: dict[str, Any], converged_once: Saved) -> None:
+    """Start after the history, the first all-flows sync, `extract(resources)` and `sync(resources, ALL_FLOWS)`."""
+    start_from(sandbox, resources, converged_once)
+
+
+def start_from(sandbox: Sandbox, resources: dict[str, Any], saved: Saved) -> None:
+    """Put a saved state's records in the test's sandbox and a copy of its warehouse under the test's resources."""
+    sandbox.restore(saved.state)
     for suffix in ("", ".wal"):
-        if (saved := Path(f"{warehouse}{suffix}")).exists():
-            shutil.copyfile(saved, f"{resources['duckdb'].database}{suffix}")
+        if (source := Path(f"{saved.warehouse}{suffix}")).exists():
+            shutil.copyfile(source, f"{resources['duckdb'].database}{suffix}")
 
 
 @pytest.fixture

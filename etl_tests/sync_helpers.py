@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from importlib import resources as pkg
 from typing import Any
 
 import dagster as dg
 import httpx
 
+from etl_project.definitions import EXTRACT_ASSETS
 from etl_project.defs.partitions import MODE_TAG
 from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.sync_run import SYNC_ASSETS, run_metadata
 from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
 from etl_project.sandbox.server import Sandbox
-from etl_tests.conftest import HEADERS, SENDAPP_KEY
+from etl_tests.conftest import HEADERS, HISTORY_DAYS, SENDAPP_KEY, backfill_tags, today
 
 SYNC = SYNC_ASSETS  # the whole sync, as `sync_job` runs it
+ALL_FLOWS = SyncConfigResource(path=str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml")))
 metadata = run_metadata
+
+
+def extract(resources: dict[str, Any], backfill: bool = False) -> None:
+    """Today's extraction, as the hourly schedule runs it (`backfill`: the whole history again, in one run)."""
+    if backfill:
+        tags = backfill_tags(today() - timedelta(days=HISTORY_DAYS), today())
+        assert dg.materialize(EXTRACT_ASSETS, resources=resources, tags=tags).success
+    else:
+        assert dg.materialize(EXTRACT_ASSETS, resources=resources, partition_key=today().isoformat()).success
 
 
 def sync(

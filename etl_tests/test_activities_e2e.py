@@ -3,25 +3,21 @@ written exactly once, across re-runs, backfills and lost answers."""
 
 from __future__ import annotations
 
-from importlib import resources as pkg
 from typing import Any
 
+import dagster as dg
 import httpx
 import pytest
 
-from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.resources import SendAppResource, get_warehouse
 from etl_project.sandbox.server import Sandbox
 from etl_project.sync.activities import marker
 from etl_project.warehouse.activities import ActivityOutbox
 from etl_tests.conftest import HEADERS, LOCATION, SENDAPP_CHANNEL, SENDAPP_KEY
-from etl_tests.sync_helpers import metadata, reset_stats, sync, write_requests
+from etl_tests.sync_helpers import ALL_FLOWS, extract, metadata, reset_stats, sync, write_requests
 from etl_tests.test_reconcile_e2e import rows
-from etl_tests.test_writes_e2e import extract
 
 pytestmark = pytest.mark.e2e
-
-ALL_FLOWS = SyncConfigResource(path=str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml")))
 
 
 def hl_children(sandbox: Sandbox, kind: str) -> list[dict[str, Any]]:
@@ -29,9 +25,10 @@ def hl_children(sandbox: Sandbox, kind: str) -> list[dict[str, Any]]:
     return [{**c, "contact_id": cid} for cid, by_id in getattr(store, kind).items() for c in by_id.values()]
 
 
-@pytest.mark.usefixtures("history")
-def test_sales_notes_and_welcomes_are_written_once(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    first = sync(resources, ALL_FLOWS)
+def test_sales_notes_and_welcomes_are_written_once(
+    sandbox: Sandbox, resources: dict[str, Any], synced: dg.ExecuteInProcessResult
+) -> None:
+    first = synced  # the first all-flows sync after the history
     assert first.success
     meta = metadata(first)
     assert meta["activity_changeset"]["new"] > 0
@@ -141,9 +138,8 @@ def test_sales_notes_and_welcomes_are_written_once(sandbox: Sandbox, resources: 
     assert len(sandbox.platforms["sendapp"].store.messages) == 1
 
 
-@pytest.mark.usefixtures("history")
+@pytest.mark.usefixtures("synced")
 def test_lost_answers_are_found_not_repeated(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    assert sync(resources, ALL_FLOWS).success
     outbox = ActivityOutbox(get_warehouse(resources["duckdb"]))
     # A note whose create went out but whose answer was lost: the next run finds it by its marker.
     key, person = rows(
@@ -174,9 +170,10 @@ def test_lost_answers_are_found_not_repeated(sandbox: Sandbox, resources: dict[s
     assert rows(resources, "SELECT status FROM activity_outbox WHERE idempotency_key = 'k-doubt'") == [("unknown",)]
 
 
-@pytest.mark.usefixtures("history")
+@pytest.mark.usefixtures("synced")
 def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    # A task edited in SendApp does not touch its contact, so only the rotating child sweep sees it: sweep them all.
+    # A task edited in SendApp does not touch its contact, so only the rotating child sweep sees it: sweep them all
+    # (in the extractions: the first sync, `synced`, reads nothing from the platforms).
     from etl_project.defs.resources import SendAppResource
     from etl_tests.conftest import SENDAPP_KEY
 
@@ -184,7 +181,6 @@ def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sand
         base_url=sandbox.api_url("sendapp"), api_key=SENDAPP_KEY, min_interval_seconds=0, child_sweep_per_run=1000
     )
     resources = {**resources, "sendapp": sweep_all}
-    assert sync(resources, ALL_FLOWS).success
     twins = rows(
         resources,
         "SELECT source_ref, result_id, parent_id FROM activity_outbox WHERE flow = 'highlevel_tasks_to_sendapp' "
@@ -239,9 +235,10 @@ def test_tasks_get_one_sendapp_twin_and_completion_flows_both_ways(sandbox: Sand
     assert write_requests(sandbox) == {"highlevel": 0, "sendowl": 0, "sendapp": 0}, "no ping-pong"
 
 
-@pytest.mark.usefixtures("history")
+@pytest.mark.usefixtures("synced")
 def test_an_appointment_change_is_logged_once_more_in_sendapp(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    # Rescheduling an appointment does not touch its contact: the rotating child sweep finds it (here: all of them).
+    # Rescheduling an appointment does not touch its contact: the rotating child sweep finds it (here: all of them,
+    # in every extraction after the first sync, `synced`, which reads nothing from the platforms).
     from etl_project.defs.resources import HighLevelResource
     from etl_tests.conftest import TOKEN
 
@@ -249,7 +246,6 @@ def test_an_appointment_change_is_logged_once_more_in_sendapp(sandbox: Sandbox, 
         base_url=sandbox.base_url("highlevel"), token=TOKEN, location_id=LOCATION, child_sweep_per_run=1000
     )
     resources = {**resources, "highlevel": sweep_all}
-    assert sync(resources, ALL_FLOWS).success
     extract(resources)
     assert sync(resources, ALL_FLOWS).success  # tags flow 3 added in HighLevel reach SendApp one run later
     logged = rows(

@@ -18,9 +18,8 @@ import pytest
 from etl_project.defs.load_assets import changeset_assets
 from etl_project.defs.reconcile_assets import SyncConfigResource, reconcile_contacts
 from etl_project.sandbox.server import Sandbox
-from etl_tests.sync_helpers import metadata, sendapp_contacts, sync
+from etl_tests.sync_helpers import extract, metadata, sendapp_contacts, sync
 from etl_tests.test_reconcile_e2e import rows
-from etl_tests.test_writes_e2e import extract
 
 pytestmark = pytest.mark.e2e
 
@@ -132,7 +131,7 @@ def test_a_killed_activity_run_resumes_without_duplicate_notes_tasks_or_messages
     assert rows(resources, "SELECT count(*) FROM activity_outbox WHERE status = 'sent'") == [(0,)], "none in doubt"
 
 
-@pytest.mark.usefixtures("history")
+@pytest.mark.usefixtures("synced")  # the first all-flows sync: the welcome flow's baseline
 def test_a_welcome_run_killed_while_a_message_is_answered_never_sends_it_twice(
     sandbox: Sandbox, resources: dict[str, Any]
 ) -> None:
@@ -145,7 +144,6 @@ def test_a_welcome_run_killed_while_a_message_is_answered_never_sends_it_twice(
     from etl_tests.sync_helpers import SYNC
 
     config = str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml"))
-    assert sync(resources, SyncConfigResource(path=config)).success  # the welcome flow's baseline
     numbers = [f"1415555{n:04d}" for n in range(300, 308)]
     with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
         for i, number in enumerate(numbers):

@@ -29,7 +29,7 @@ from etl_tests.conftest import (
     SENDOWL_KEY,
     SENDOWL_SECRET,
     TOKEN,
-    Extracted,
+    Saved,
     backfill_tags,
     today,
 )
@@ -97,7 +97,7 @@ def test_backfill_lands_everything_and_a_rerun_adds_nothing(sandbox: Sandbox, re
 
 @pytest.mark.usefixtures("history")
 def test_bad_email_is_quarantined_with_reason_and_run_succeeds(
-    resources: dict[str, Any], extracted_once: Extracted
+    resources: dict[str, Any], extracted_once: Saved
 ) -> None:
     result = extracted_once.result
     with db(resources) as con:
@@ -205,7 +205,7 @@ def test_rotating_sweep_catches_children_of_unchanged_contacts(sandbox: Sandbox,
 
 
 @pytest.mark.usefixtures("history")
-def test_sendowl_buyers_collapse_by_normalised_email(resources: dict[str, Any], extracted_once: Extracted) -> None:
+def test_sendowl_buyers_collapse_by_normalised_email(resources: dict[str, Any], extracted_once: Saved) -> None:
     result = extracted_once.result
     with db(resources) as con:
         emails = con.execute(

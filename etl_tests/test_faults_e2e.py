@@ -12,11 +12,10 @@ import pytest
 from etl_project.sandbox.server import Sandbox
 from etl_project.sync.activities import marker
 from etl_tests.conftest import HEADERS, LOCATION
-from etl_tests.sync_helpers import metadata, sendapp_contacts, sync
-from etl_tests.test_activities_e2e import ALL_FLOWS, hl_children
+from etl_tests.sync_helpers import ALL_FLOWS, extract, metadata, sendapp_contacts, sync
+from etl_tests.test_activities_e2e import hl_children
 from etl_tests.test_extract_e2e import PLATFORMS, landed_plus_quarantined, sandbox_counts
 from etl_tests.test_reconcile_e2e import rows
-from etl_tests.test_writes_e2e import extract
 
 pytestmark = pytest.mark.e2e
 
@@ -25,9 +24,8 @@ def set_faults(sandbox: Sandbox, name: str, **knobs: Any) -> None:
     httpx.post(f"{sandbox.base_url(name)}/_sandbox/faults", json=knobs).raise_for_status()
 
 
-@pytest.mark.usefixtures("history")
+@pytest.mark.usefixtures("synced")  # the first all-flows sync: the welcome flow's baseline
 def test_a_welcome_applied_then_answered_503_is_sent_once(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    assert sync(resources, ALL_FLOWS).success  # the welcome flow's baseline
     with httpx.Client(base_url=sandbox.base_url("highlevel"), headers=HEADERS) as hl:
         body = {"locationId": LOCATION, "firstName": "Wren", "email": "wren@example.com", "phone": "+14155550142"}
         assert hl.post("/contacts/", json=body).status_code == 201

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from importlib import resources as pkg
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import dagster as dg
 import httpx
 import pytest
 
-from etl_project.defs.reconcile_assets import SyncConfigResource
 from etl_project.defs.sync_run import SYNC_ASSETS
 from etl_project.defs.webhook_run import WEBHOOK_ASSETS, webhook_sync_job
 from etl_project.defs.webhook_sensor import drain
@@ -29,14 +27,12 @@ from etl_project.sandbox.webhooks import SANDBOX_APP_ID
 from etl_project.sync.activities import marker
 from etl_project.webhooks import Inbox
 from etl_project.webhooks.process import ReceiverProcess
-from etl_tests.conftest import HEADERS, LOCATION, SANDBOX, SENDOWL_SECRET, Extracted, resources_for, start_from
-from etl_tests.sync_helpers import reset_stats, sendapp_contacts, sync, write_requests
+from etl_tests.conftest import HEADERS, LOCATION, SENDOWL_SECRET
+from etl_tests.sync_helpers import ALL_FLOWS, extract, reset_stats, sendapp_contacts, sync, write_requests
 from etl_tests.test_reconcile_e2e import rows
-from etl_tests.test_writes_e2e import extract
 
 pytestmark = pytest.mark.e2e
 
-ALL_FLOWS = SyncConfigResource(path=str(pkg.files("etl_project.sync").joinpath("all_flows_sync.toml")))
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
@@ -112,30 +108,6 @@ def _linked_contact(sandbox: Sandbox, skip: set[str]) -> dict[str, Any]:
         if contact["id"] not in skip and digits in numbers and EMAIL.match(contact.get("email") or ""):
             return contact
     raise AssertionError("no linked contact in the seed")
-
-
-def _converged(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    """The first syncs of the seeded data (mass changes) before any webhook is switched on."""
-    assert sync(resources, ALL_FLOWS).success
-    extract(resources)
-    assert sync(resources, ALL_FLOWS).success
-
-
-@pytest.fixture(scope="module")
-def converged_once(tmp_path_factory: pytest.TempPathFactory, extracted_once: Extracted) -> tuple[Any, Path]:
-    """The history, then `_converged`, once per worker: every test here starts from it (`converged`)."""
-    database = tmp_path_factory.mktemp("converged") / "w.duckdb"
-    with Sandbox(SANDBOX) as sb:
-        resources = resources_for(sb, database)
-        start_from(sb, resources, extracted_once.state, extracted_once.warehouse)
-        _converged(sb, resources)
-        return sb.snapshot(), database
-
-
-@pytest.fixture
-def converged(sandbox: Sandbox, resources: dict[str, Any], converged_once: tuple[Any, Path]) -> None:
-    """Start the test after the history and the first syncs with every flow on, without running them again."""
-    start_from(sandbox, resources, *converged_once)
 
 
 @pytest.mark.usefixtures("converged")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from importlib import resources as pkg
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from etl_project.sandbox.server import Sandbox
 from etl_project.warehouse.outbox import Outbox
 from etl_tests.conftest import HEADERS, LOCATION, SENDAPP_KEY
 from etl_tests.sync_helpers import (
+    extract,
     highlevel_contact,
     metadata,
     reset_stats,
@@ -26,18 +26,9 @@ from etl_tests.sync_helpers import (
     sync,
     write_requests,
 )
-from etl_tests.test_extract_e2e import ASSETS, backfill_tags, today
 from etl_tests.test_reconcile_e2e import rows
 
 pytestmark = pytest.mark.e2e
-
-
-def extract(resources: dict[str, Any], backfill: bool = False) -> None:
-    if backfill:
-        tags = backfill_tags(today() - timedelta(days=91), today())
-        assert dg.materialize(ASSETS, resources=resources, tags=tags).success
-    else:
-        assert dg.materialize(ASSETS, resources=resources, partition_key=today().isoformat()).success
 
 
 def config_with(tmp_path: Path, old: str, new: str) -> SyncConfigResource:

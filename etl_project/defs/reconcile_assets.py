@@ -56,7 +56,7 @@ class SyncConfigResource(LocationScoped):
 def reconcile_contacts(duckdb: DuckDBResource, sync_config: SyncConfigResource):  # type: ignore[no-untyped-def]
     derived = DerivedTables(get_warehouse(duckdb))
     config = sync_config.load()
-    with derived.warehouse.held():  # warehouse-only: one DuckDB instance start for the reads and the save
+    with derived.warehouse.held():  # warehouse-only: one opening of the file for the reads and the save
         result = reconcile(derived.contact_versions(), derived.identity_links(), config, derived.written_snapshots())
         derived.save_reconciliation(*reconcile_frames(result))
     summary = result.summary()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,7 @@ from etl_project.platforms.sendapp.settings import REAL_BASE_URL as SENDAPP_REAL
 from etl_project.platforms.sendowl import SendOwlClient
 from etl_project.platforms.sendowl.settings import REAL_BASE_URL as SENDOWL_REAL_BASE_URL
 from etl_project.settings import state_dir
+from etl_project.warehouse.connections import attached
 from etl_project.warehouse.store import Warehouse
 
 
@@ -216,9 +218,14 @@ class WarehouseResource(DuckDBResource, LocationScoped):
 
 
 def get_warehouse(duckdb: DuckDBResource) -> Warehouse:
-    """A warehouse whose every transaction opens (with DuckDB's lock retries) and closes its own connection."""
+    """A warehouse whose every transaction opens (with DuckDB's lock retries) and closes its own connection: the
+    file attached to the process's DuckDB instance (`warehouse/connections.py`), or, for a database that is not a
+    plain file (`:memory:`, `md:…`) or has DuckDB settings of its own, an instance of its own each time. In a
+    many-location deployment, the file is the run's location's own."""
     database = duckdb.location_database() if isinstance(duckdb, WarehouseResource) else duckdb.database
+    if ":" in database or duckdb.connection_config:
+        if database != duckdb.database:
+            duckdb = DuckDBResource(database=database, connection_config=duckdb.connection_config)
+        return Warehouse(duckdb.get_connection)
     Path(database).parent.mkdir(parents=True, exist_ok=True)
-    if database != duckdb.database:
-        duckdb = DuckDBResource(database=database, connection_config=duckdb.connection_config)
-    return Warehouse(duckdb.get_connection)  # its first connection brings the schema up to date
+    return Warehouse(functools.partial(attached, database))  # its first connection brings the schema up to date

@@ -43,7 +43,7 @@ class Stager:
         self._done.append(_DoneWindow(platform, kind, window, result, requests))
 
     def flush(self) -> None:
-        with self.warehouse.held():  # the landing and the ledger rows share one DuckDB instance start
+        with self.warehouse.held():  # the landing and the ledger rows share one opening of the file
             self._flush()
 
     def _flush(self) -> None:

@@ -26,7 +26,7 @@ class ActivityPlan:
 def plan_activities(outbox: ActivityOutbox, config: SyncConfig, run_id: str) -> ActivityPlan:
     """The operations the enabled flows need, stored in the outbox (in dry-run mode only logged)."""
     warehouse = outbox.warehouse
-    with warehouse.held():  # warehouse-only: one DuckDB instance start for the whole plan
+    with warehouse.held():  # warehouse-only: one opening of the file for the whole plan
         plan: list[ActivityOp] = []
         tasks_meta: dict[str, int] = {}
         if config.flows.sendowl_purchases_to_highlevel:

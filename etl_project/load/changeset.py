@@ -67,7 +67,7 @@ def plan_changeset(outbox: Outbox, platform: str, config: SyncConfig, run_id: st
     target = target_config(platform, config)
     if target is None:
         return Changeset(platform, skipped="flow off or no target configured")
-    with outbox.warehouse.held():  # warehouse-only: one DuckDB instance start for the whole plan
+    with outbox.warehouse.held():  # warehouse-only: one opening of the file for the whole plan
         with step("candidates"):
             scope = planning_scope(outbox, platform, target, config)
             golden, states = outbox.plan_candidates(

@@ -99,7 +99,7 @@ class OutboxSteps(Protocol[R_contra, A]):
 
 class _Held:
     """The warehouse held open (`Warehouse.held`) for the loop's bookkeeping, let go around each platform call:
-    a row's booking and the next row's preparation share one DuckDB instance start."""
+    a row's booking and the next row's preparation share one opening of the file."""
 
     def __init__(self, hold: Callable[[], AbstractContextManager[None]]) -> None:
         self._hold = hold

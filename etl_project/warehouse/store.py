@@ -119,10 +119,10 @@ class Warehouse:
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        """Keep the file open for a run of warehouse-only steps. Starting a DuckDB instance costs ~15-20 ms; while
-        one connection holds it open, the connections the block opens reuse it (well under a millisecond), with
-        the same semantics. The file stays locked for other processes meanwhile, so never hold it across a
-        platform call (the send loop lets go around each one)."""
+        """Keep the file open for a run of warehouse-only steps: the connections the block opens share it (well
+        under a millisecond each, against a few for opening the file; `connections.py`), with the same semantics.
+        The file stays locked for other processes meanwhile, so never hold it across a platform call (the send
+        loop lets go around each one)."""
         with self._connect():
             yield
 
