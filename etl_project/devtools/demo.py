@@ -168,10 +168,8 @@ def main() -> int:
         print("   a new buyer bought on SendOwl (flow 3: HighLevel contact, tags, follow-up task, order note)")
 
         _run("next hourly run", resources, instance, **live)
-        allow = {
-            ALLOW_MASS_CHANGE_TAG: "true",
-            **scope,
-        }  # flow 3's new tags reach every buyer on SendApp: a deliberate bulk
+        # Flow 3's new tags reach every buyer on SendApp: a deliberate bulk.
+        allow = {ALLOW_MASS_CHANGE_TAG: "true", **scope}
         after = "sync after the SendApp edit, the new contact and the sale (bulk allowed)"
         run_sync(after, resources, instance, admin, allow)
         _run("next hourly run", resources, instance, **live)
