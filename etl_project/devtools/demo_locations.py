@@ -36,7 +36,7 @@ FLOWS = (  # (label, what count_demo_writes_by_flow calls it)
     ("flow 3: a sale's tags, task, note", "sendowl_purchases_to_highlevel"),
     ("flow 4: task twins on SendApp", "highlevel_tasks_to_sendapp"),
     ("flow 5: notes, appointments → SendApp", "highlevel_activity_to_sendapp"),
-    ("flow 6: welcome messages and their notes", "welcome_message"),
+    ("flow 6: welcome messages, their notes", "welcome_message"),
 )
 
 
