@@ -14,7 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from etl_project.devtools.wiring import sandbox_location_env, sandbox_location_resources, sandbox_resources
+from etl_project.devtools.wiring import (
+    running_locations,
+    sandbox_location_env,
+    sandbox_location_resources,
+    sandbox_locations_resources,
+    sandbox_resources,
+    write_locations_file,
+)
 from etl_project.sandbox.__main__ import parse_args
 from etl_project.sandbox.locations import LocationAccount, default_accounts
 from etl_project.sandbox.server import Sandbox, SandboxConfig
@@ -267,3 +274,25 @@ def test_wiring_points_a_sync_at_one_location(multi: Sandbox, tmp_path: Path) ->
             assert client.get_order(min(tenant["sendowl"].orders))["id"] == min(tenant["sendowl"].orders)
         with resources["sendapp"].get_client() as client:
             assert client.get_contact(min(tenant["sendapp"].contacts))["id"] == min(tenant["sendapp"].contacts)
+
+
+def test_wiring_writes_a_locations_file_without_credentials(
+    multi: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accounts = running_locations(multi.base_url("highlevel"))
+    assert accounts == multi.location_accounts()
+    path, env = write_locations_file(tmp_path / "data", accounts, prefix="T_LOC")
+    text = path.read_text()
+    secrets = [getattr(a, f) for a in accounts for f in ("highlevel_token", "sendowl_secret", "sendapp_api_key")]
+    assert secrets and not [s for s in secrets if s in text] and set(env.values()) >= set(secrets)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    urls = {name: multi.api_url(name) for name in ("highlevel", "sendowl", "sendapp")}
+    second = accounts[1].location_id
+    resources = {k: r.for_location(second) for k, r in sandbox_locations_resources(urls, str(path)).items()}
+    with resources["highlevel"].get_client() as client:
+        assert client.search_contacts({"pageLimit": 1})["contacts"][0]["locationId"] == second
+    with resources["sendapp"].get_client() as client:
+        assert client.get_contact(min(multi.tenant("sendapp", second).store.contacts))["id"]
+    database = Path(resources["duckdb"].location_database())
+    assert database == tmp_path / "data" / "locations" / second / "etl.duckdb"

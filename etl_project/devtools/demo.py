@@ -8,12 +8,21 @@
 5. webhooks: the webhook receiver runs beside the sandbox from the start, and the stand-ins deliver to it; one tick
    of the webhook sensor drains what the earlier steps sent, then an edit in HighLevel and a SendOwl sale reach the
    other platforms through webhooks alone (no scheduled run), with the seconds each took.
+
+Two locations side by side (`demo_locations.py`): the sandbox serves two HighLevel locations, each with its own
+SendOwl and SendApp account. Steps 1-5 are location 0001's story, told in this process; location 0002 is onboarded
+at the same time in a process of its own (its backfill, its first sync), its lines printed as they come. Each
+location writes its own warehouse; every run is tagged `etl/location=<id>`, which the resources resolve through the
+demo's locations file. A table per location and a check that nothing crossed end the demo.
+
 Runs are recorded in $DAGSTER_HOME, so `make ui` shows them afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import sys
 import time
@@ -29,13 +38,22 @@ import httpx
 
 from etl_project import settings
 from etl_project.definitions import EXTRACT_ASSETS
+from etl_project.defs.location_scope import location_tag
 from etl_project.defs.partitions import MODE_TAG, daily_partitions, partition_range_tags
-from etl_project.devtools.demo_sync import demo_sync, run_sync
+from etl_project.devtools.demo_locations import Beside, demo_instance, location_table, prepare, warehouse_path
+from etl_project.devtools.demo_sync import ALL_FLOWS, demo_sync, extract_counts, run_sync
 from etl_project.devtools.demo_webhooks import catch_up, make_ticker, through_webhooks
 from etl_project.devtools.process import SandboxProcess
 from etl_project.devtools.sql import demo_sql
-from etl_project.devtools.wiring import point_webhooks, receiver_env, sandbox_resources, scale_down_limits
+from etl_project.devtools.wiring import (
+    point_webhooks,
+    receiver_env,
+    running_locations,
+    sandbox_locations_resources,
+    scale_down_limits,
+)
 from etl_project.load.guard import ALLOW_MASS_CHANGE_TAG
+from etl_project.sandbox.locations import LocationAccount
 from etl_project.warehouse.store import Warehouse
 from etl_project.webhooks.process import ReceiverProcess
 
@@ -44,25 +62,19 @@ PLATFORMS = ("highlevel", "sendowl", "sendapp")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _run(label: str, resources: dict[str, Any], instance: dg.DagsterInstance, **kwargs: Any) -> dict[str, Any]:
+def _run(
+    label: str, resources: dict[str, Any], instance: dg.DagsterInstance, **kwargs: Any
+) -> dict[str, dict[str, int]]:
     started = time.monotonic()
     result = dg.materialize(ASSETS, resources=resources, instance=instance, run_config=QUIET, **kwargs)
-    seen: dict[str, Any] = {}
-    for event in result.get_asset_materialization_events():
-        meta = event.materialization.metadata
-        assert event.asset_key is not None
-        seen[event.asset_key.to_user_string()] = {
-            k: meta[k].value for k in ("records", "new", "changed", "quarantined", "requests") if k in meta
-        }
-        if "customers" in meta:  # a derived table: its records are the buyers it holds
-            seen[event.asset_key.to_user_string()]["records"] = meta["customers"].value
-    print(f"\n== {label}: run {result.run_id[:8]} ok in {time.monotonic() - started:.1f}s")
-    print(f"   {'asset':<18}{'records':>9}{'new':>7}{'changed':>9}{'quarant.':>10}{'requests':>10}")
+    seen = extract_counts(result)
+    lines = [f"\n== {label}: run {result.run_id[:8]} ok in {time.monotonic() - started:.1f}s"]
+    lines.append(f"   {'asset':<18}{'records':>9}{'new':>7}{'changed':>9}{'quarant.':>10}{'requests':>10}")
     for asset, m in seen.items():
-        print(
-            f"   {asset:<18}{m.get('records', 0):>9}{m.get('new', 0):>7}{m.get('changed', 0):>9}"
-            f"{m.get('quarantined', 0):>10}{m.get('requests', 0):>10}"
+        lines.append(
+            f"   {asset:<18}{m['records']:>9}{m['new']:>7}{m['changed']:>9}{m['quarantined']:>10}{m['requests']:>10}"
         )
+    print("\n".join(lines))  # one write: the other location's process prints to the same terminal
     return seen
 
 
@@ -80,16 +92,14 @@ def main() -> int:
         help="seconds between the webhook sensor's ticks in the last step (the daemon's default: 30)",
     )
     options = parser.parse_args()
+    if isinstance(sys.stdout, io.TextIOWrapper):  # whole lines, in order with the other location's process
+        sys.stdout.reconfigure(line_buffering=True)
     real_limits = options.real_limits
     contacts = os.environ.get("DEMO_CONTACTS", "30")
-    args = [*SandboxProcess.any_free_ports(), "--contacts", contacts, "--rate-limits", "real"]
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    # A fresh warehouse per demo: the sandbox reseeds its data relative to now on every start.
-    db_path = os.environ.get("DEMO_DUCKDB_PATH", os.path.join("data", "demo.duckdb"))
-    for stale in (db_path, f"{db_path}.wal"):
-        if os.path.exists(stale):
-            os.remove(stale)
-    os.makedirs(os.path.dirname(db_path) or ".", exist_ok=True)
+    args = [*SandboxProcess.any_free_ports(), "--contacts", contacts, "--rate-limits", "real", "--locations", "2"]
+    instance = demo_instance()  # $DAGSTER_HOME's, its platform pools sized for two locations
+    # Fresh warehouses per demo (`prepare`): the sandbox reseeds its data relative to now on every start.
+    data_dir = Path(os.environ.get("DEMO_DATA_DIR", os.path.join("data", "demo")))
     inbox = Path(settings.state_dir()) / "demo_webhook_inbox.sqlite3"  # fresh per demo, like the warehouse
     inbox.parent.mkdir(parents=True, exist_ok=True)
     for leftover in (inbox, Path(f"{inbox}-wal"), Path(f"{inbox}-shm")):
@@ -99,6 +109,11 @@ def main() -> int:
         for name, url in sandbox.base_urls.items():
             print(f"sandbox: {name} at {url}")
         admin = {name: sandbox.admin_url(name) for name in PLATFORMS}
+        accounts = running_locations(admin["highlevel"])
+        locations_file = prepare(data_dir, accounts, ALL_FLOWS)
+        location = accounts[0].location_id  # steps 1-5: location 0001's story; its receiver serves it alone
+        scope = location_tag(location)
+        db_path = str(warehouse_path(locations_file, location))
         receiver = stack.enter_context(ReceiverProcess(receiver_env(admin, str(inbox))))
         point_webhooks(admin, receiver.base_url)
         print(f"webhook receiver at {receiver.base_url}: HighLevel's and SendOwl's stand-ins deliver to it")
@@ -109,16 +124,19 @@ def main() -> int:
             limits = (
                 "rate limits SCALED DOWN for the demo (SendOwl and SendApp ~25x, HighLevel 10x; --real-limits: real)"
             )
-        print(
-            f"{contacts} seeded HighLevel contacts (the other platforms overlap them); {limits}; warehouse: {db_path}"
-        )
-        resources = sandbox_resources(sandbox.base_urls, db_path, fast_limits=not real_limits)
+        print(f"{contacts} seeded HighLevel contacts per location (the other platforms overlap them); {limits}")
+        _introduce(accounts, locations_file, db_path)
+        urls, roots = json.dumps(sandbox.base_urls), json.dumps(admin)
+        beside = stack.enter_context(Beside(accounts[1], locations_file, urls, roots, real_limits))
+        scoped = sandbox_locations_resources(sandbox.base_urls, str(locations_file), fast_limits=not real_limits)
+        resources = {name: resource.for_location(location) for name, resource in scoped.items()}
         today = datetime.now(UTC).date()
         first = max(today - timedelta(days=91), datetime.fromisoformat(settings.partitions_start_date()).date())
         backfill = partition_range_tags(first.isoformat(), today.isoformat())
-        _run("backfill of the last 91 days (one run)", resources, instance, tags={**backfill, MODE_TAG: "full"})
+        full = {**backfill, MODE_TAG: "full", **scope}
+        _run("backfill of the last 91 days (one run)", resources, instance, tags=full)
         today_key = daily_partitions.get_partition_key_for_timestamp(time.time())
-        live = {"partition_key": today_key, "tags": {MODE_TAG: "incremental"}}
+        live = {"partition_key": today_key, "tags": {MODE_TAG: "incremental", **scope}}
         _run("hourly run of today's partition", resources, instance, **live)
         with resources["highlevel"].get_client() as client:
             page = client.search_contacts({"pageLimit": 1, "sort": [{"field": "dateUpdated", "direction": "asc"}]})
@@ -126,7 +144,7 @@ def main() -> int:
             client.update_contact(victim["id"], {"firstName": f"{victim.get('firstName') or ''} (edited)".strip()})
         print(f"\n   edited HighLevel contact {victim['id']} in the sandbox (last touched {victim['dateUpdated']})")
         _run("next hourly run", resources, instance, **live)
-        demo_sync(resources, instance, admin)
+        demo_sync(resources, instance, admin, scope)
         _run("next hourly run (picks up the sync's own writes)", resources, instance, **live)
         with duckdb.connect(db_path, read_only=True) as con:  # someone on both HighLevel and SendApp
             (sendapp_id,) = con.execute(demo_sql("select_demo_pair")).fetchone() or (None,)
@@ -150,15 +168,16 @@ def main() -> int:
         print("   a new buyer bought on SendOwl (flow 3: HighLevel contact, tags, follow-up task, order note)")
 
         _run("next hourly run", resources, instance, **live)
-        allow = {ALLOW_MASS_CHANGE_TAG: "true"}  # flow 3's new tags reach every buyer on SendApp: a deliberate bulk
+        # Flow 3's new tags reach every buyer on SendApp: a deliberate bulk.
+        allow = {ALLOW_MASS_CHANGE_TAG: "true", **scope}
         after = "sync after the SendApp edit, the new contact and the sale (bulk allowed)"
         run_sync(after, resources, instance, admin, allow)
         _run("next hourly run", resources, instance, **live)
         follow = "follow-up sync: the sync's own writes are seen, new buyers' orders get tagged (bulk allowed)"
         run_sync(follow, resources, instance, admin, allow)
         _run("next hourly run", resources, instance, **live)
-        run_sync("quiet sync: nothing changed, so zero writes (guard on)", resources, instance, admin)
-        ticker = make_ticker(instance, inbox, resources)
+        run_sync("quiet sync: nothing changed, so zero writes (guard on)", resources, instance, admin, scope)
+        ticker = make_ticker(instance, inbox, resources, scope)
         catch_up(ticker, admin)
         through_webhooks(ticker, resources, admin, db_path, options.webhook_tick)
         # SendApp sends no webhooks: the writes the webhook runs made there are seen by the hourly run, as always.
@@ -168,9 +187,21 @@ def main() -> int:
             with resources["sendapp"].get_client() as client:
                 twin = next(t for t, _ in client.get_tasks(int(task[2])).valid if str(t.id) == str(task[3]))
             print(f"\n   flow 4: the SendApp twin {task[3]} of the completed HighLevel task is now '{twin.status}'")
-    _summary(db_path, stats)
+        ok = beside.wait()
+        _summary(db_path, stats)
+        ok = location_table(locations_file, accounts) and ok
     print(f"\ndemo finished in {time.monotonic() - began:.0f}s; sandbox stopped. `make ui` shows these runs.")
-    return 0
+    return 0 if ok else 1
+
+
+def _introduce(accounts: list[LocationAccount], locations_file: Path, db_path: str) -> None:
+    (story, new) = accounts[:2]
+    print(f"\n== two locations, side by side (locations file {locations_file}: it names each credential's")
+    print("   environment variable, which the demo sets for itself): every run tagged etl/location=<id>")
+    print(f"   {story.location_id} ({story.name}): the story below, in this process; warehouse {db_path}")
+    print(f"   {new.location_id} ({new.name}): onboarded at the same time in a process of its own (its lines")
+    print(f"   start [{new.location_id} +seconds]): the backfill of its last 91 days and its first sync, into its")
+    print("   own warehouse")
 
 
 def _first_product(resources: dict[str, Any]) -> int:
@@ -185,7 +216,7 @@ def _summary(db_path: str, stats: dict[str, Any]) -> None:
             yield con
 
     warehouse = Warehouse(connect)
-    print("\n== summary: each sandbox vs what landed in DuckDB")
+    print("\n== summary of the story: each sandbox vs what landed in DuckDB")
     print(f"   {'platform':<11}{'kind':<14}{'sandbox':>9}{'landed':>9}{'quarantined':>13}{'versions':>10}{'match':>7}")
     for platform in PLATFORMS:
         sandbox_counts = stats[platform]["counts"]

@@ -25,6 +25,25 @@ def write_requests(admin_urls: dict[str, str]) -> dict[str, int]:
     return {n: httpx.get(f"{u}/_sandbox/stats", timeout=10).json()["write_requests"] for n, u in admin_urls.items()}
 
 
+COUNTS = ("records", "new", "changed", "quarantined", "requests")
+
+
+def extract_counts(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, int]]:
+    """Per asset of an extract run: records read, new, changed, quarantined and API requests. A single-run backfill
+    books each partition's counts on its own materialization: they are added up here."""
+    seen: dict[str, dict[str, int]] = {}
+    for event in result.get_asset_materialization_events():
+        meta = event.materialization.metadata
+        assert event.asset_key is not None
+        counts = seen.setdefault(event.asset_key.to_user_string(), dict.fromkeys(COUNTS, 0))
+        for key in COUNTS:
+            if key in meta:
+                counts[key] += int(str(meta[key].value))
+        if "customers" in meta:  # a derived table: its records are the buyers it holds
+            counts["records"] = int(str(meta["customers"].value))
+    return seen
+
+
 def run_sync(
     label: str,
     platform_resources: dict[str, Any],
@@ -83,15 +102,17 @@ def run_sync(
     return meta
 
 
-def demo_sync(resources: dict[str, Any], instance: dg.DagsterInstance, admin_urls: dict[str, str]) -> None:
-    """The first sync (stopped by the mass-change guard, then allowed once); every flow on."""
+def demo_sync(
+    resources: dict[str, Any], instance: dg.DagsterInstance, admin_urls: dict[str, str], tags: dict[str, str]
+) -> None:
+    """The first sync (stopped by the mass-change guard, then allowed once); every flow on; `tags`: the location's."""
     flows = load_config(ALL_FLOWS).flows
     print("\nflows on: " + ", ".join(name for name, on in flows.model_dump().items() if on))
-    run_sync("first sync (mass-change guard on)", resources, instance, admin_urls)
+    run_sync("first sync (mass-change guard on)", resources, instance, admin_urls, tags)
     run_sync(
         "first sync, allowed once (tag etl/allow-mass-change=true)",
         resources,
         instance,
         admin_urls,
-        {ALLOW_MASS_CHANGE_TAG: "true"},
+        {**tags, ALLOW_MASS_CHANGE_TAG: "true"},
     )

@@ -126,5 +126,8 @@ def through_webhooks(
         _report(ticker, runs, {k: after[k] - before[k] for k in after}, time.monotonic() - origin)
 
 
-def make_ticker(instance: dg.DagsterInstance, inbox: Path, resources: dict[str, Any]) -> SensorTicker:
-    return SensorTicker(instance, inbox, resources, ALL_FLOWS, QUIET)
+def make_ticker(
+    instance: dg.DagsterInstance, inbox: Path, resources: dict[str, Any], tags: dict[str, str]
+) -> SensorTicker:
+    """The sensor's runs carry `tags` (the location the receiver serves): the resources resolve it from them."""
+    return SensorTicker(instance, inbox, resources, ALL_FLOWS, QUIET, tags)

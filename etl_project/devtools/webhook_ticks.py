@@ -27,10 +27,13 @@ class SensorTicker:
         resources: dict[str, Any],
         sync_config: str,
         run_config: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
     ) -> None:
         """`resources`: the platforms and the warehouse; `sync_config`: the sync config file; `run_config`: laid
-        over each requested run's config (e.g. loggers)."""
+        over each requested run's config (e.g. loggers); `tags`: added to each run's (e.g. the location of a
+        receiver that serves one, `etl/location`), the request's own winning."""
         self.instance, self.inbox, self.extra = instance, inbox, run_config or {}
+        self.tags = tags or {}
         self.cursor: str | None = None
         defs = dg.Definitions(
             assets=[*WEBHOOK_ASSETS, *SYNC_ASSETS],
@@ -55,7 +58,7 @@ class SensorTicker:
                 run = self.job.execute_in_process(
                     run_config={**(request.run_config or {}), **self.extra},
                     instance=self.instance,
-                    tags=request.tags,
+                    tags={**self.tags, **request.tags},
                     raise_on_error=False,
                 )
                 launched.append(run)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 from dagster_duckdb import DuckDBResource
 
-from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
+from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource, WarehouseResource
 from etl_project.sandbox.highlevel.store import HighLevelSettings
 from etl_project.sandbox.locations import LocationAccount
 from etl_project.sandbox.sendapp.store import SendAppSettings
@@ -83,6 +84,64 @@ def sandbox_location_resources(
 ) -> dict[str, Any]:
     """Resources for one location of a running sandbox, with its own warehouse `database`."""
     return resources_from_env(sandbox_location_env(base_urls, account), database, fast_limits)
+
+
+# Each location's credentials, by the environment variable the locations file names (`{prefix}_{number}_{KEY}`).
+LOCATION_SECRETS = {
+    "highlevel_token_env": "HIGHLEVEL_TOKEN",
+    "sendowl_key_env": "SENDOWL_KEY",
+    "sendowl_secret_env": "SENDOWL_SECRET",
+    "sendapp_api_key_env": "SENDAPP_API_KEY",
+    "sendapp_channel_token_env": "SENDAPP_CHANNEL_TOKEN",
+}
+
+
+def write_locations_file(
+    folder: Path, accounts: Sequence[LocationAccount], sync_config: str = "", prefix: str = "SANDBOX_LOC"
+) -> tuple[Path, dict[str, str]]:
+    """A locations file (docs/agencies.md) for a running sandbox's locations, written as `folder/locations.toml`
+    with `folder` as its data folder (each location's warehouse in `folder/locations/<id>/`). The file names
+    each credential's environment variable; the returned environment holds their values, for the caller to set
+    in its own process (and its children): the file never holds a credential."""
+    lines = ['data_dir = "."', ""]
+    env: dict[str, str] = {}
+    for index, account in enumerate(accounts):
+        lines += ["[[locations]]", f'id = "{account.location_id}"', f'name = "{account.name}"']
+        if sync_config:
+            lines.append(f'sync_config = "{sync_config}"')
+        for key, suffix in LOCATION_SECRETS.items():
+            name = f"{prefix}_{index + 1:04d}_{suffix}"
+            env[name] = getattr(account, key.removesuffix("_env"))
+            lines.append(f'{key} = "{name}"')
+        lines.append("")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "locations.toml"
+    path.write_text("\n".join(lines))
+    return path, env
+
+
+def running_locations(highlevel_admin_url: str) -> list[LocationAccount]:
+    """Every location of a running sandbox with its accounts (`GET /_sandbox/locations` on HighLevel's port)."""
+    view = httpx.get(f"{highlevel_admin_url}/_sandbox/locations", timeout=10).raise_for_status().json()
+    return [LocationAccount(**entry["account"]) for entry in view["locations"] if entry.get("account")]
+
+
+def sandbox_locations_resources(
+    base_urls: dict[str, str], locations_file: str, fast_limits: bool = False
+) -> dict[str, Any]:
+    """Resources for a running sandbox's locations through a locations file: every run names its location with
+    the `etl/location` tag (outside a run: `resource.for_location(id)`)."""
+    pacing = FAST_PACING if fast_limits else {"sendowl": 1.0, "sendapp": 1.0}
+    return {
+        "highlevel": HighLevelResource(base_url=base_urls["highlevel"], locations_file=locations_file),
+        "sendowl": SendOwlResource(
+            base_url=base_urls["sendowl"], locations_file=locations_file, min_interval_seconds=pacing["sendowl"]
+        ),
+        "sendapp": SendAppResource(
+            base_url=base_urls["sendapp"], locations_file=locations_file, min_interval_seconds=pacing["sendapp"]
+        ),
+        "duckdb": WarehouseResource(locations_file=locations_file),
+    }
 
 
 def resources_from_env(env: dict[str, str], database: str, fast_limits: bool = False) -> dict[str, Any]:
