@@ -40,7 +40,14 @@ from etl_project import settings
 from etl_project.definitions import EXTRACT_ASSETS
 from etl_project.defs.location_scope import location_tag
 from etl_project.defs.partitions import MODE_TAG, daily_partitions, partition_range_tags
-from etl_project.devtools.demo_locations import Beside, demo_instance, location_table, prepare, warehouse_path
+from etl_project.devtools.demo_locations import (
+    Beside,
+    demo_instance,
+    location_table,
+    prepare,
+    release_pools,
+    warehouse_path,
+)
 from etl_project.devtools.demo_sync import ALL_FLOWS, demo_sync, extract_counts, run_sync
 from etl_project.devtools.demo_webhooks import catch_up, make_ticker, through_webhooks
 from etl_project.devtools.process import SandboxProcess
@@ -190,6 +197,7 @@ def main() -> int:
         ok = beside.wait()
         _summary(db_path, stats)
         ok = location_table(locations_file, accounts) and ok
+    release_pools(instance)
     print(f"\ndemo finished in {time.monotonic() - began:.0f}s; sandbox stopped. `make ui` shows these runs.")
     return 0 if ok else 1
 

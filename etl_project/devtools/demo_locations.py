@@ -20,7 +20,6 @@ from types import TracebackType
 
 import dagster as dg
 import duckdb
-import yaml
 
 from etl_project.devtools.sql import demo_sql
 from etl_project.devtools.wiring import write_locations_file
@@ -40,20 +39,24 @@ FLOWS = (  # (label, what count_demo_writes_by_flow calls it)
 )
 
 
+POOLS = ("highlevel_api", "sendowl_api", "sendapp_api")
+
+
 def demo_instance() -> dg.DagsterInstance:
     """$DAGSTER_HOME's instance (ephemeral without it) with its platform pools sized to the locations running at
     once. The one-location instance (etl_project/dagster.yaml) admits one step per platform pool: one account's rate
     budget. Budgets are per location and account, so pools must not make locations wait for each other, as
-    deploy/dagster.yaml says (the clients' pacing ledgers still guard each account). Nothing is configured for good:
-    the next one-location run puts the pools back to its own limit."""
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        return dg.DagsterInstance.ephemeral()
-    from dagster._core.instance.ref import InstanceRef  # overrides are not in Dagster's public API
+    deploy/dagster.yaml says (the clients' pacing ledgers still guard each account). `release_pools` removes these
+    limits at the end, so the instance's own `default_limit` applies again."""
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    for pool in POOLS:
+        instance.event_log_storage.set_concurrency_slots(pool, LOCATIONS)
+    return instance
 
-    config = yaml.safe_load((Path(home) / "dagster.yaml").read_text()) or {}
-    concurrency = {**config.get("concurrency", {}), "pools": {"default_limit": LOCATIONS}}
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides={"concurrency": concurrency}))
+
+def release_pools(instance: dg.DagsterInstance) -> None:
+    for pool in POOLS:
+        instance.event_log_storage.delete_concurrency_limit(pool)
 
 
 def prepare(folder: Path, accounts: Sequence[LocationAccount], sync_config: str) -> Path:
