@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 import etl_project
@@ -44,6 +45,23 @@ def test_schedules_target_today_and_yesterday() -> None:
     [nightly] = nightly_reconciliation(dg.build_schedule_context(scheduled_execution_time=when))
     assert hourly.partition_key == "2026-11-20" and hourly.tags["etl/mode"] == "incremental"
     assert nightly.partition_key == "2026-11-19" and nightly.tags["etl/mode"] == "full"
+
+
+def test_schedules_request_one_run_per_active_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from etl_project.tenants.resolve import tenancy
+
+    monkeypatch.setenv("T_PIT", "pit-x")
+    path = tmp_path / "locations.toml"
+    path.write_text("".join(f'[[locations]]\nid = "{loc}"\nhighlevel_token_env = "T_PIT"\n' for loc in "abc"))
+    monkeypatch.setenv("ETL_LOCATIONS_FILE", str(path))
+    tenancy(str(path)).registry.pause("b", "HighLevel refused the credentials")
+    when = datetime(2026, 11, 20, 13, 5, tzinfo=UTC)
+    hourly = hourly_extract(dg.build_schedule_context(scheduled_execution_time=when))
+    assert [(r.tags["etl/location"], r.partition_key, r.tags["etl/mode"]) for r in hourly] == [
+        ("a", "2026-11-20", "incremental"),
+        ("c", "2026-11-20", "incremental"),
+    ]  # the paused location gets none
+    assert len({r.run_key for r in hourly}) == 2
 
 
 def test_the_instance_queues_sync_runs_one_at_a_time(tmp_path: Path) -> None:

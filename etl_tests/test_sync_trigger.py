@@ -49,6 +49,22 @@ def test_any_extraction_run_is_followed_by_one_sync(tmp_path: Path) -> None:
         assert not getattr(again, "run_requests", None)
 
 
+def test_each_locations_extractions_are_followed_by_that_locations_sync(tmp_path: Path) -> None:
+    with dg.instance_for_test() as instance:
+        _extract(instance, tmp_path, {"etl/location": "loc-a"})
+        _extract(instance, tmp_path, {"etl/location": "loc-b", "etl/mode": "full"})
+        _extract(instance, tmp_path, {"etl/location": "loc-a"})
+        result = _evaluate(instance, None)
+        assert isinstance(result, dg.SensorResult)
+        requests = {r.tags["etl/location"]: r for r in result.run_requests or []}
+        assert sorted(requests) == ["loc-a", "loc-b"]
+        assert requests["loc-a"].tags["etl/after-runs"].startswith("2: ") and requests["loc-a"].tags["etl/mode"] == (
+            "incremental"
+        )
+        assert requests["loc-b"].tags["etl/mode"] == "full"  # only loc-b's nightly run checks its deletions
+        assert requests["loc-a"].run_key != requests["loc-b"].run_key
+
+
 def test_a_running_extraction_is_waited_for(tmp_path: Path) -> None:
     with dg.instance_for_test() as instance:
         run = instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", run_id="backfill-still-running"))
