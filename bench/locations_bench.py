@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -45,6 +46,20 @@ RESULTS_JSON = HERE / "results" / "locations.json"
 SCOPE = {"highlevel": "location", "sendowl": "account", "sendapp": "account"}  # the admin routes' selector
 PHASES = ("extract", "sync")
 SECRETS = ("highlevel_token", "sendowl_key", "sendowl_secret", "sendapp_api_key", "sendapp_channel_token")
+
+
+CHILDREN: set[subprocess.Popen[str]] = set()  # run processes under way, killed if the benchmark is stopped
+
+
+def kill_children() -> None:
+    for child in list(CHILDREN):
+        child.kill()
+
+
+def on_sigterm(*_: object) -> None:
+    """Kill the run processes, then leave through the context managers (the sandbox is stopped)."""
+    kill_children()
+    raise SystemExit(1)
 
 
 def write_locations_file(folder: Path, accounts: list[LocationAccount]) -> tuple[Path, dict[str, str]]:
@@ -115,7 +130,11 @@ class Bench:
         env = {**self.env, **extra, "BENCH_SPAWNED_AT": repr(time.time())}
         started = time.monotonic()
         cmd = [sys.executable, str(RUN_SCRIPT), location_id, cycle, phase]
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+            CHILDREN.add(child)
+            out, err = child.communicate()
+            CHILDREN.discard(child)
+        done = subprocess.CompletedProcess(cmd, child.returncode, out, err)
         times = {"began": started - self.t0, "wall_s": time.monotonic() - started}
         lines = done.stdout.strip().splitlines()
         if done.returncode != 0 or not lines:
@@ -135,21 +154,25 @@ class Bench:
         running: dict[Future[dict[str, Any]], tuple[str, str]] = {}
         runs: list[dict[str, Any]] = []
         with ThreadPoolExecutor(self.args.concurrency) as pool:
-            while queue or running:
-                for item in list(queue):
-                    syncs = sum(phase == "sync" for phase, _ in running.values())
-                    if len(running) >= self.args.concurrency:
-                        break
-                    if item[0] == "sync" and syncs >= self.args.sync_limit:
-                        continue
-                    queue.remove(item)
-                    running[pool.submit(self.one_run, item[1], cycle, item[0], extra)] = item
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    phase, location_id = running.pop(future)
-                    runs.append(future.result())
-                    if phase == "extract" and runs[-1]["ok"]:
-                        queue.append(("sync", location_id))
+            try:
+                while queue or running:
+                    for item in list(queue):
+                        if len(running) >= self.args.concurrency:
+                            break
+                        syncs = sum(phase == "sync" for phase, _ in running.values())
+                        if item[0] == "sync" and syncs >= self.args.sync_limit:
+                            continue
+                        queue.remove(item)
+                        running[pool.submit(self.one_run, item[1], cycle, item[0], extra)] = item
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        phase, location_id = running.pop(future)
+                        runs.append(future.result())
+                        if phase == "extract" and runs[-1]["ok"]:
+                            queue.append(("sync", location_id))
+            except BaseException:
+                kill_children()
+                raise
         return runs
 
     def cycle(self, cycle: str, limits: str) -> dict[str, Any]:
@@ -265,13 +288,18 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-record", action="store_true", help="print only (the smoke test)")
     a = p.parse_args()
-    cases = [case for i, n in enumerate(a.locations) for case in run_size(n, a, 0 if i else a.fixed_samples)]
-    if a.no_record:
-        print(json.dumps(cases))
-        return 0
     from locations_report import write_report  # bench/ is the script's directory, so on sys.path
 
-    write_report(record(cases))
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+    cases: list[dict[str, Any]] = []
+    for i, n in enumerate(a.locations):
+        size = run_size(n, a, 0 if i else a.fixed_samples)
+        cases += size
+        if not a.no_record:  # each size as soon as it is done: a long sweep stopped half-way keeps what it ran
+            write_report(record(size))
+    if a.no_record:
+        print(json.dumps(cases))
     return 0
 
 

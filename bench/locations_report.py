@@ -42,7 +42,7 @@ def cycle_row(c: dict[str, Any]) -> str:
     writes = [sum(c["stats"][p].get(loc, {}).get("writes", 0) for p in PLATFORMS) for loc in c["stats"]["highlevel"]]
     cpu = sum(r.get("cpu_s", 0.0) for r in runs) + c["sandbox_cpu_s"]
     starts = [r["startup_s"] for r in runs if "startup_s" in r]
-    edits = f" ({c['edits']} edits)" if "edits" in c else ""
+    edits = f" ({c['edits'] // c['locations']} edits/loc)" if "edits" in c else ""
     return (
         f"| {c['locations']} | {c['contacts']:,} | {c['step']}: {c['cycle']}{edits} | {c['limits']} "
         f"| {c['concurrency']}/{c['sync_limit']} | {sum(r['ok'] for r in runs)}/{len(runs)} "
@@ -50,7 +50,7 @@ def cycle_row(c: dict[str, Any]) -> str:
         f"| {max(r.get('peak_rss_mb', 0.0) for r in runs):,.0f} | {per_location(c, 'highlevel', 'requests')} "
         f"| {per_location(c, 'sendowl', 'requests')} | {per_location(c, 'sendapp', 'requests')} "
         f"| {med(writes):,.0f} | **{limited}** | {c['sandbox_peak_rss_mb']:,.0f} | {cpu:,.0f} "
-        f"| {cpu / c['wall_s']:.2f} |"
+        f"| {cpu / c['wall_s']:.2f} | {c['load_avg']:.1f} |"
     )
 
 
@@ -108,12 +108,13 @@ def write_report(cases: list[dict[str, Any]]) -> None:
         "extraction's launch to its sync's end. *start-up*: a run process's spawn to its first step. Requests, "
         "writes (write requests on all three platforms) per location: median (max). *429s*: every 429 (and "
         "SendOwl's 403 block) the sandbox answered, all locations. *CPU*: every run process plus the sandbox; "
-        "*cores busy* = CPU / wall. Limits `off`: a state prepared fast, not a measurement.",
+        "*cores busy* = CPU / wall; *load*: the machine's 1-minute load average at the cycle's end (other work "
+        "included). Limits `off`: a state prepared fast, not a measurement.",
         "",
         "| N | contacts | cycle | limits | K/S | runs ok | cycle wall s | location wall s median / max "
         "| start-up s | run peak RSS MB | HighLevel req/loc | SendOwl req/loc | SendApp req/loc | writes/loc "
-        "| 429s | sandbox peak RSS MB | CPU s | cores busy |",
-        "|---:|---:|---|---|---|---|---:|---|---:|---:|---|---|---|---:|---:|---:|---:|---:|",
+        "| 429s | sandbox peak RSS MB | CPU s | cores busy | load |",
+        "|---:|---:|---|---|---|---|---:|---|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|",
         *[cycle_row(c) for c in cycles],
         "",
         "## Growth with N (real limits)",
