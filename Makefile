@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # Parallel pytest workers (pytest-xdist): one per core unless told, e.g. `make test TEST_WORKERS=1`.
 TEST_WORKERS ?= auto
 
-.PHONY: install demo demo-real-limits demo-steady test test-fast lint typecheck unit ui dev sandbox bench bench-plan bench-webhooks soak clean webhooks
+.PHONY: install demo demo-real-limits demo-steady test test-fast lint typecheck unit ui dev sandbox bench bench-plan bench-webhooks bench-locations soak clean webhooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ bench-plan: install
 bench-webhooks: install
 	$(BIN)/python bench/webhook_bench.py
 	$(BIN)/python bench/webhook_latency.py
+
+## make bench-locations: N locations x C contacts, each location its own run processes: a backfill, then hourly cycles, real limits (writes bench/results/locations.md; BENCH_ARGS picks the sizes)
+bench-locations: install
+	$(BIN)/python bench/locations_bench.py $(BENCH_ARGS)
 
 ## make soak: the acceptance soak, 14 simulated days of schedules, sensors, faults and alerts (writes bench/results/soak.md)
 soak: install

@@ -53,6 +53,12 @@ class SandboxProcess:
         """Arguments that put every stand-in on a free port (for runs beside another sandbox)."""
         return [arg for name in DEFAULT_PORTS for arg in (f"--{name}-port", "0")]
 
+    @property
+    def pid(self) -> int:
+        """The sandbox process's id (benchmarks read its CPU time and peak memory from /proc)."""
+        assert self._proc is not None, "not started"
+        return self._proc.pid
+
     def admin_url(self, name: str) -> str:
         """The server root of a platform's stand-in (its API base may carry a path, like SendApp's /api)."""
         url = self.base_urls[name]
