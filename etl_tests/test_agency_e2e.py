@@ -28,7 +28,7 @@ from etl_project.sandbox.webhooks import SANDBOX_APP_ID
 from etl_project.tenants.__main__ import main as tenants_cli
 from etl_project.tenants.registry import UNINSTALLED_REASON
 from etl_project.tenants.resolve import tenancy
-from etl_tests.conftest import history_tags
+from etl_tests.conftest import history_tags, today
 from etl_tests.sync_helpers import sync
 
 pytestmark = pytest.mark.e2e
@@ -55,9 +55,18 @@ class World:
             "duckdb": WarehouseResource(locations_file=path),
         }
 
-    def extract(self, location_id: str) -> dg.ExecuteInProcessResult:
-        tags = {**history_tags(), LOCATION_TAG: location_id}
-        return dg.materialize(EXTRACT_ASSETS, resources=self.resources(), tags=tags, raise_on_error=False)
+    def extract(self, location_id: str, history: bool = False) -> dg.ExecuteInProcessResult:
+        """The location's history backfill, or (the token checks) an hourly run of today's partition."""
+        if history:
+            tags = {**history_tags(), LOCATION_TAG: location_id}
+            return dg.materialize(EXTRACT_ASSETS, resources=self.resources(), tags=tags, raise_on_error=False)
+        return dg.materialize(
+            EXTRACT_ASSETS,
+            resources=self.resources(),
+            tags={LOCATION_TAG: location_id},
+            partition_key=today().isoformat(),
+            raise_on_error=False,
+        )
 
     def token_file(self, location_id: str) -> Path:
         return tenancy(str(self.file)).access(location_id).token_path
@@ -118,7 +127,7 @@ def test_agency_onboarding_discovers_mints_renews_and_pauses_one_location(world:
         assert world.extract(loc1).success  # HighLevel only: its SendOwl and SendApp assets record "no account"
         token1 = json.loads(world.token_file(loc1).read_text())["access_token"]
         assert stat.S_IMODE(world.token_file(loc1).stat().st_mode) == 0o600
-        first_run = world.extract(loc0)
+        first_run = world.extract(loc0, history=True)
         assert first_run.success
         config = SyncConfigResource(locations_file=str(world.file))
         assert sync(world.resources(), config, tags={LOCATION_TAG: loc0}).success

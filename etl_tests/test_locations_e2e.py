@@ -77,7 +77,7 @@ def locations_file(tmp_path: Path, accounts: list[Any], monkeypatch: pytest.Monk
 
 @pytest.fixture
 def agency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Agency]:
-    with Sandbox(SandboxConfig(contacts=30, seed=11, rate_limits="off", locations=3)) as sb:
+    with Sandbox(SandboxConfig(contacts=20, seed=11, rate_limits="off", locations=3)) as sb:
         accounts = sb.location_accounts()
         path = locations_file(tmp_path, accounts, monkeypatch)
         yield Agency(sb, path, [a.location_id for a in accounts], accounts)
