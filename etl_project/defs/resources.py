@@ -23,6 +23,7 @@ from etl_project.platforms.sendapp.settings import REAL_BASE_URL as SENDAPP_REAL
 from etl_project.platforms.sendowl import SendOwlClient
 from etl_project.platforms.sendowl.settings import REAL_BASE_URL as SENDOWL_REAL_BASE_URL
 from etl_project.settings import state_dir
+from etl_project.tenants.resolve import LocationAccess, Tenancy
 from etl_project.warehouse.connections import attached
 from etl_project.warehouse.store import Warehouse
 
@@ -56,8 +57,7 @@ class HighLevelResource(LocationScoped):
         default=50, description="Unchanged contacts whose tasks/notes/appointments each live run re-reads."
     )
 
-    def _location_auth(self) -> httpx.Auth:
-        access, tenancy = self.run_location()
+    def _location_auth(self, access: LocationAccess, tenancy: Tenancy) -> httpx.Auth:
         if access.highlevel_token:
             return BearerTokenAuth(access.highlevel_token)
         if tenancy.agency is None:
@@ -84,7 +84,8 @@ class HighLevelResource(LocationScoped):
         auth: httpx.Auth
         location_id = self.location_id
         if self.locations_file:
-            auth, location_id = self._location_auth(), self.run_location()[0].id
+            access, tenancy = self.run_location()  # resolved once: credentials, paused or not
+            auth, location_id = self._location_auth(access, tenancy), access.id
         elif self.token:
             auth = BearerTokenAuth(self.token)
         elif self.client_id and self.client_secret:

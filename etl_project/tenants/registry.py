@@ -71,10 +71,11 @@ class Registry:
             db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A transaction; a write one takes the write lock up front (IMMEDIATE), a read one only a snapshot."""
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         try:
-            db.execute("BEGIN IMMEDIATE")
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield db
             except BaseException:
@@ -147,17 +148,21 @@ class Registry:
                 self._event(db, location_id, "resumed", "the app was installed again")
 
     def get(self, location_id: str) -> LocationState | None:
-        return next((s for s in self.all() if s.id == location_id), None)
+        rows = self._states("WHERE id = ?", (location_id,))
+        return rows[0] if rows else None
 
     def all(self) -> list[LocationState]:
-        with self._tx() as db:
+        return self._states("ORDER BY id", ())
+
+    def _states(self, clause: str, params: tuple[str, ...]) -> list[LocationState]:
+        with self._tx(write=False) as db:
             rows = db.execute(
-                "SELECT id, name, source, installed, status, reason, since FROM locations ORDER BY id"
+                f"SELECT id, name, source, installed, status, reason, since FROM locations {clause}", params
             ).fetchall()
         return [LocationState(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6]) for r in rows]
 
     def events(self, location_id: str | None = None) -> list[tuple[str, str, str, str]]:
-        with self._tx() as db:
+        with self._tx(write=False) as db:
             if location_id is None:
                 rows = db.execute("SELECT * FROM location_events ORDER BY rowid").fetchall()
             else:

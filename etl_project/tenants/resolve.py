@@ -10,7 +10,7 @@ from pathlib import Path
 
 from etl_project import settings
 from etl_project.tenants.config import AgencyConfig, LocationConfig, LocationsFile, load_locations_file
-from etl_project.tenants.registry import Registry
+from etl_project.tenants.registry import LocationState, Registry
 
 
 class UnknownLocationError(LookupError):
@@ -78,8 +78,8 @@ class Tenancy:
     def active_ids(self) -> list[str]:
         return [s.id for s in self.registry.all() if s.active]
 
-    def access(self, location_id: str) -> LocationAccess:
-        state = self.registry.get(location_id)
+    def access(self, location_id: str, state: LocationState | None = None) -> LocationAccess:
+        state = state or self.registry.get(location_id)
         if state is None:
             raise UnknownLocationError(f"location {location_id} is not in {self.path} nor discovered from the agency")
         listed = self._listed.get(location_id) or LocationConfig(id=location_id, name=state.name)
@@ -106,7 +106,7 @@ class Tenancy:
         state = self.registry.get(location_id)
         if state is not None and not state.active:
             raise LocationPausedError(f"location {location_id} is paused: {state.reason}")
-        return self.access(location_id)
+        return self.access(location_id, state)
 
     def agency_secrets(self) -> tuple[str, str]:
         if self.agency is None:
