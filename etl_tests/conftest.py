@@ -47,16 +47,24 @@ def history_tags() -> dict[str, str]:
 
 def resources_for(sandbox: Sandbox, database: Path) -> dict[str, Any]:
     return {
-        "highlevel": HighLevelResource(base_url=sandbox.base_url("highlevel"), token=TOKEN, location_id=LOCATION),
-        # The sandbox runs with limits off here; pacing is covered by client tests and the benchmark.
+        # The sandbox runs with limits off here; pacing is covered by client tests and the benchmark. Retries back
+        # off from 50 ms (0.5 s in production): the stand-ins answer at once, and fault tests retry hundreds of times.
+        "highlevel": HighLevelResource(
+            base_url=sandbox.base_url("highlevel"), token=TOKEN, location_id=LOCATION, retry_base_delay_seconds=0.05
+        ),
         "sendowl": SendOwlResource(
-            base_url=sandbox.base_url("sendowl"), key=SENDOWL_KEY, secret=SENDOWL_SECRET, min_interval_seconds=0.0
+            base_url=sandbox.base_url("sendowl"),
+            key=SENDOWL_KEY,
+            secret=SENDOWL_SECRET,
+            min_interval_seconds=0.0,
+            retry_base_delay_seconds=0.05,
         ),
         "sendapp": SendAppResource(
             base_url=sandbox.api_url("sendapp"),
             api_key=SENDAPP_KEY,
             channel_token=SENDAPP_CHANNEL,
             min_interval_seconds=0.0,
+            retry_base_delay_seconds=0.05,
         ),
         "duckdb": DuckDBResource(database=str(database)),
     }

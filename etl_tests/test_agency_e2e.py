@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 import httpx
 import pytest
 
@@ -127,9 +128,16 @@ def test_agency_onboarding_discovers_mints_renews_and_pauses_one_location(world:
         assert world.extract(loc1).success  # HighLevel only: its SendOwl and SendApp assets record "no account"
         token1 = json.loads(world.token_file(loc1).read_text())["access_token"]
         assert stat.S_IMODE(world.token_file(loc1).stat().st_mode) == 0o600
+        config = SyncConfigResource(locations_file=str(world.file))
+        # Its sync runs too, with the flows that need SendOwl or SendApp off: nothing planned for them.
+        assert sync(world.resources(), config, tags={LOCATION_TAG: loc1}).success
+        with duckdb.connect(str(tenancy(str(world.file)).access(loc1).warehouse_path), read_only=True) as db:
+            planned = db.execute("SELECT platform FROM outbox UNION SELECT platform FROM activity_outbox")
+            assert {p for (p,) in planned.fetchall()} <= {"highlevel"}
+            (landed,) = db.execute("SELECT count(*) FROM ghl_contacts").fetchone() or (0,)
+            assert landed > 0, "a contact the contact flow would copy to SendApp, had the location an account"
         first_run = world.extract(loc0, history=True)
         assert first_run.success
-        config = SyncConfigResource(locations_file=str(world.file))
         assert sync(world.resources(), config, tags={LOCATION_TAG: loc0}).success
 
         # Renewed before it expires: a token with ten minutes left is replaced before the run uses it.

@@ -127,7 +127,7 @@ def test_an_extraction_through_truncated_bodies_and_429_storms_lands_everything(
     # Storms hit a share of the requests all along (a storm of a few seconds is `storm_seconds`; it would end here
     # before Dagster has started the step that meets it). SendOwl is read in a few requests: more of them fail.
     set_faults(sandbox, "highlevel", **some)  # 429s without Retry-After
-    set_faults(sandbox, "sendapp", **some, storm_retry_after=1)
+    set_faults(sandbox, "sendapp", **some | {"rate_limit_storm": 0.05}, storm_retry_after=1)  # each costs 1 s
     set_faults(sandbox, "sendowl", **some | {"truncate_rate": 0.5, "rate_limit_storm": 0.5})
     extract(resources, backfill=True)  # asserts the run succeeded
     for platform in PLATFORMS:

@@ -28,6 +28,12 @@ from etl_project.warehouse.connections import attached
 from etl_project.warehouse.store import Warehouse
 
 
+def retry_policy(resource: HighLevelResource | SendAppResource | SendOwlResource) -> RetryPolicy:
+    return RetryPolicy(
+        resource.max_attempts, resource.retry_base_delay_seconds, max_total_wait=resource.max_total_wait_seconds
+    )
+
+
 class HighLevelResource(LocationScoped):
     """HighLevel Contacts API v2 for one location (Private Integration Token or OAuth), or for the run's location
     of a many-location deployment (its PIT, or a token minted from the agency's Company grant)."""
@@ -43,6 +49,9 @@ class HighLevelResource(LocationScoped):
     timeout_seconds: float = Field(default=30.0, description="Per-request timeout.")
     max_attempts: int = Field(default=6, description="Attempts per request on 429/5xx/transport errors.")
     max_total_wait_seconds: float = Field(default=180.0, description="Cap on time spent waiting to retry.")
+    retry_base_delay_seconds: float = Field(
+        default=0.5, description="Backoff before the first retry without Retry-After; doubles per attempt."
+    )
     daily_reserve: int = Field(default=1_000, description="Stop when fewer daily requests than this remain.")
     search_date_format: Literal["iso", "epoch_ms"] = Field(
         default="iso", description="Date format in search range filters (HighLevel's docs are unclear)."
@@ -95,7 +104,7 @@ class HighLevelResource(LocationScoped):
                 "HighLevel needs HIGHLEVEL_TOKEN, or HIGHLEVEL_CLIENT_ID and HIGHLEVEL_CLIENT_SECRET"
             )
         http = httpx.Client(base_url=self.base_url, auth=auth, timeout=self.timeout_seconds, verify=tls_context())
-        retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
+        retry = retry_policy(self)
         # The burst limit is per location: every client of this location on this machine spends one ledger.
         key = budget_key("highlevel", self.base_url, location_id)
         pacer = machine_pacer(key, Path(state_dir()), lambda ledger: WindowPacer(ledger=ledger))
@@ -124,6 +133,9 @@ class SendAppResource(LocationScoped):
     )
     max_attempts: int = Field(default=6, description="Attempts per request on 429/5xx/transport errors.")
     max_total_wait_seconds: float = Field(default=180.0, description="Cap on time spent waiting to retry.")
+    retry_base_delay_seconds: float = Field(
+        default=0.5, description="Backoff before the first retry without Retry-After; doubles per attempt."
+    )
     lookback_minutes: int = Field(default=15, description="Overlap re-read before each window.")
 
     child_sweep_per_run: int = Field(
@@ -147,7 +159,7 @@ class SendAppResource(LocationScoped):
     def get_client(self) -> SendAppClient:
         base_url, api_key, _ = self.account()
         http = httpx.Client(base_url=base_url, timeout=self.timeout_seconds, verify=tls_context())
-        retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
+        retry = retry_policy(self)
         key = budget_key("sendapp", base_url, api_key)
         pacer = machine_pacer(
             key, Path(state_dir()), lambda ledger: IntervalPacer(self.min_interval_seconds, ledger=ledger)
@@ -168,6 +180,9 @@ class SendOwlResource(LocationScoped):
     block_cooldown_seconds: float = Field(default=30.0, description="Wait after a 403 block before retrying.")
     max_attempts: int = Field(default=6, description="Attempts per request on 429/5xx/403-block/transport errors.")
     max_total_wait_seconds: float = Field(default=180.0, description="Cap on time spent waiting to retry.")
+    retry_base_delay_seconds: float = Field(
+        default=0.5, description="Backoff before the first retry without Retry-After; doubles per attempt."
+    )
     use_updated_after: bool = Field(
         default=True,
         description="Filter orders with `updated_after` (UNCERTAIN: only two sources report it). "
@@ -194,7 +209,7 @@ class SendOwlResource(LocationScoped):
             timeout=self.timeout_seconds,
             verify=tls_context(),
         )
-        retry = RetryPolicy(max_attempts=self.max_attempts, max_total_wait=self.max_total_wait_seconds)
+        retry = retry_policy(self)
         # SendOwl blocks the account for a second request within a second, whichever run process sent it.
         budget = budget_key("sendowl", self.base_url, key)
         pacer = machine_pacer(

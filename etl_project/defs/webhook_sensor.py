@@ -150,8 +150,8 @@ def drain(
 
 def by_location(events: list[InboxEvent]) -> dict[str | None, list[InboxEvent]]:
     """The events of each location's run. One location (no locations file): one run for all of them. Many:
-    HighLevel events go to their `locationId`'s run, if that location is synced; SendOwl events name no
-    location (the scheduled runs cover them)."""
+    each event goes to its location's run (HighLevel's `locationId`; SendOwl's from the path its shop posts
+    to), if that location is synced."""
     path = settings.locations_file()
     if not path:
         return {None: events}

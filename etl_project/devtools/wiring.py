@@ -93,6 +93,7 @@ LOCATION_SECRETS = {
     "sendowl_secret_env": "SENDOWL_SECRET",
     "sendapp_api_key_env": "SENDAPP_API_KEY",
     "sendapp_channel_token_env": "SENDAPP_CHANNEL_TOKEN",
+    "sendowl_webhook_secret_env": "SENDOWL_WEBHOOK_SECRET",
 }
 
 

@@ -28,7 +28,8 @@ class SandboxConfig:
     sendapp: SendAppSettings = field(default_factory=SendAppSettings)
     # Where HighLevel's and SendOwl's stand-ins deliver their signed webhooks (empty: none are sent); also
     # settable while running through `POST /_sandbox/webhooks`. HighLevel's URL is the app's, shared by every
-    # location; SendOwl's is location 0's account's (each account has its own).
+    # location. SendOwl's is each account's own: with `{location_id}` in it, every location's shop delivers to
+    # its path (the receiver's /webhooks/sendowl/<location id>); without, only location 0's shop delivers.
     highlevel_webhook_url: str = ""
     sendowl_webhook_url: str = ""
 

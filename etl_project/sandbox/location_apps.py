@@ -129,8 +129,17 @@ def build_highlevel(
     return PlatformSandbox("highlevel", app, limiter, faults, stats, store, hooks, settings.location_id)
 
 
-def build_sendowl(cfg: SandboxConfig, tenant: LocationSpec, hook_url: str) -> PlatformSandbox:
+def shop_webhook_url(cfg: SandboxConfig, tenant: LocationSpec) -> str:
+    """Where a location's SendOwl shop delivers (see `SandboxConfig.sendowl_webhook_url`)."""
+    template = cfg.sendowl_webhook_url
+    if "{location_id}" in template:
+        return template.replace("{location_id}", tenant.settings.highlevel.location_id)
+    return template if tenant.index == 0 else ""
+
+
+def build_sendowl(cfg: SandboxConfig, tenant: LocationSpec) -> PlatformSandbox:
     settings = tenant.settings.sendowl
+    hook_url = shop_webhook_url(cfg, tenant)
     store = SendOwlStore(settings)
     limiter = SlidingWindowLimiter(sendowl_rate_limit_settings(enabled=cfg.limits_on))
     faults = Faults(error_rate=cfg.error_rate, latency_ms=cfg.latency_ms)

@@ -36,6 +36,11 @@ class LocationAccount:
     sendapp_api_key: str
     sendapp_channel_token: str
 
+    @property
+    def sendowl_webhook_secret(self) -> str:
+        """The stand-in signs its shop's deliveries with the account's API secret."""
+        return self.sendowl_secret
+
 
 @dataclass
 class LocationSettings:

@@ -105,7 +105,7 @@ class Sandbox:
         cfg = self.config
         built = [
             build_highlevel(cfg, tenant, self.agency, self.highlevel_keys, self.highlevel_hooks, self.webhook_keys),
-            build_sendowl(cfg, tenant, cfg.sendowl_webhook_url if index == 0 else ""),
+            build_sendowl(cfg, tenant),
             build_sendapp(cfg, tenant),
         ]
         for platform in built:

@@ -63,6 +63,9 @@ class LocationConfig(_Strict):
     sendowl_secret_env: str = ""
     sendapp_api_key_env: str = ""
     sendapp_channel_token_env: str = ""
+    sendowl_webhook_secret_env: str = Field(
+        default="", description="Env var of the shop's webhook signing secret (POST /webhooks/sendowl/<id>)"
+    )
     sendapp_base_url: str = Field(default="", description="The SendApp account's API base; empty: the global one")
     sync_config: str = ""
 

@@ -75,6 +75,10 @@ class Tenancy:
     def location_folder(self, location_id: str) -> Path:
         return self.data_dir / "locations" / location_id
 
+    def listed_ids(self) -> list[str]:
+        """The locations the file lists (only these can have SendOwl or SendApp accounts)."""
+        return list(self._listed)
+
     def active_ids(self) -> list[str]:
         return [s.id for s in self.registry.all() if s.active]
 
@@ -100,6 +104,14 @@ class Tenancy:
             sendapp_channel_token=secret(listed.sendapp_channel_token_env),
             sendapp_base_url=listed.sendapp_base_url,
         )
+
+    def sendowl_webhook_secret(self, location_id: str) -> str | None:
+        """The secret that signs the SendOwl deliveries of a listed location's shop; None: not listed, or no secret
+        named (the receiver reads only this, not the location's API credentials)."""
+        listed = self._listed.get(location_id)
+        if listed is None or not listed.sendowl_webhook_secret_env:
+            return None
+        return os.environ.get(listed.sendowl_webhook_secret_env) or None
 
     def usable(self, location_id: str) -> LocationAccess:
         """The location's access for a run; an error naming the reason if it is paused."""

@@ -1,4 +1,5 @@
-"""The ASGI receiver: `POST /webhooks/highlevel` and `POST /webhooks/sendowl`, plus a local `GET /healthz`.
+"""The ASGI receiver: `POST /webhooks/highlevel` and `POST /webhooks/sendowl` (many locations: each shop posts to
+`/webhooks/sendowl/<location id>`, signed with that shop's secret), plus a local `GET /healthz`.
 
 Each delivery goes: content type (415) → size (413, from Content-Length and while reading a chunked body) →
 signature over the raw bytes (401) → parse and filter (`events`: 200 ignored, 400 malformed) → append to the inbox
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from etl_project.tenants.resolve import tenancy
 from etl_project.webhooks import signing
 from etl_project.webhooks.config import ReceiverConfig
 from etl_project.webhooks.events import Refusal, highlevel_event, sendowl_event
@@ -57,14 +59,32 @@ def _verify_highlevel(config: ReceiverConfig, request: Request, body: bytes) -> 
     raise Refusal(401, "missing signature" if legacy is None else "legacy RSA signature not accepted (switched off)")
 
 
-def _verify_sendowl(config: ReceiverConfig, request: Request, body: bytes) -> None:
-    if not config.sendowl_secret:
-        raise Refusal(401, "SENDOWL_WEBHOOK_SECRET is not set")
+def _verify_sendowl(secret: str, request: Request, body: bytes) -> None:
     signature = request.headers.get(signing.SENDOWL_HEADER)
     if signature is None:
         raise Refusal(401, "missing signature")
-    if not signing.verify_sendowl(config.sendowl_secret, body, signature):
+    if not signing.verify_sendowl(secret, body, signature):
         raise Refusal(401, "bad X-SENDOWL-HMAC-SHA256")
+
+
+def _sendowl_secret(config: ReceiverConfig, location: str | None) -> str:
+    """The key a delivery must be signed with: the one shop's (`SENDOWL_WEBHOOK_SECRET`), or, with a locations
+    file, the secret its location names (`sendowl_webhook_secret_env`); each shop posts to its location's path."""
+    if location is None:
+        if config.locations_file:
+            raise Refusal(404, "many locations: post to /webhooks/sendowl/<location id>")
+        if not config.sendowl_secret:
+            raise Refusal(401, "SENDOWL_WEBHOOK_SECRET is not set")
+        return config.sendowl_secret
+    if not config.locations_file:
+        raise Refusal(404, "one location: post to /webhooks/sendowl")
+    owner = tenancy(config.locations_file)
+    if location not in owner.listed_ids():
+        raise Refusal(200, "location not configured")
+    secret = owner.sendowl_webhook_secret(location)
+    if not secret:
+        raise Refusal(401, "the location's sendowl_webhook_secret_env is not set")
+    return secret
 
 
 def create_app(config: ReceiverConfig, inbox: Inbox) -> Starlette:
@@ -100,10 +120,12 @@ def create_app(config: ReceiverConfig, inbox: Inbox) -> Starlette:
         return await store("highlevel", event)
 
     async def sendowl(request: Request) -> JSONResponse:
+        location = request.path_params.get("location_id")
         try:
             body = await _read_body(request, config.max_body_bytes)
-            _verify_sendowl(config, request, body)
-            event = sendowl_event(body, request.headers.get("x-sendowl-event"), datetime.now(UTC))
+            secret = await run_in_threadpool(_sendowl_secret, config, location)
+            _verify_sendowl(secret, request, body)
+            event = sendowl_event(body, request.headers.get("x-sendowl-event"), datetime.now(UTC), location)
         except Refusal as refusal:
             return refused("sendowl", refusal)
         return await store("sendowl", event)
@@ -116,6 +138,7 @@ def create_app(config: ReceiverConfig, inbox: Inbox) -> Starlette:
         routes=[
             Route("/webhooks/highlevel", highlevel, methods=["POST"]),
             Route("/webhooks/sendowl", sendowl, methods=["POST"]),
+            Route("/webhooks/sendowl/{location_id}", sendowl, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
         ]
     )

@@ -33,6 +33,7 @@ class ReceiverConfig:
     # Many locations (ETL_LOCATIONS_FILE): every location's events are stored; the sensor routes those of synced
     # locations to their runs (an agency installs on new locations without restarting the receiver).
     all_locations: bool = False
+    locations_file: str = ""  # many locations: SendOwl deliveries come to /webhooks/sendowl/<location id>
     sendowl_secret: str = ""  # empty: every SendOwl delivery is refused (an empty HMAC key proves nothing)
     max_age_seconds: int = DEFAULT_MAX_AGE_SECONDS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -88,6 +89,7 @@ def config_from_env(env: Mapping[str, str]) -> ReceiverConfig:
         app_id=env.get("HIGHLEVEL_APP_ID", "").strip(),
         location_ids=locations,
         all_locations=bool(env.get("ETL_LOCATIONS_FILE")) and not env.get("HIGHLEVEL_LOCATION_IDS"),
+        locations_file=env.get("ETL_LOCATIONS_FILE", ""),
         sendowl_secret=env.get("SENDOWL_WEBHOOK_SECRET", ""),
         max_age_seconds=_int(env, "WEBHOOK_MAX_AGE_SECONDS", DEFAULT_MAX_AGE_SECONDS, 1),
         max_body_bytes=_int(env, "WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024),

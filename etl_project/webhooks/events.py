@@ -104,8 +104,9 @@ def _highlevel_event(payload: dict[str, Any], body: bytes, config: ReceiverConfi
     return InboxEvent("highlevel", event_type, location, kind, record_id, contact_id, key, _iso(now), body)
 
 
-def sendowl_event(body: bytes, event_header: str | None, now: datetime) -> InboxEvent:
-    """SendOwl sends the order (wrapped as `{"order": {...}}` like its API, or bare) and no event id."""
+def sendowl_event(body: bytes, event_header: str | None, now: datetime, location: str | None = None) -> InboxEvent:
+    """SendOwl sends the order (wrapped as `{"order": {...}}` like its API, or bare) and no event id. `location`:
+    the location whose shop it came from (many locations: order ids are per shop, so it is part of the key)."""
     payload = _object(body)
     wrapped = payload.get("order")
     order: dict[str, Any] = wrapped if isinstance(wrapped, dict) else payload
@@ -115,8 +116,8 @@ def sendowl_event(body: bytes, event_header: str | None, now: datetime) -> Inbox
     event_type = _safe_type(event_header or payload.get("event"), default="order")
     state = _text(order.get("state")) or ""
     # No event id: (order id, event, order state) names one change; a repeat of it is a duplicate.
-    key = f"sendowl:{order_id}:{event_type}:{state}"
-    return InboxEvent("sendowl", event_type, None, "order", order_id, None, key, _iso(now), body)
+    key = f"sendowl:{location + ':' if location else ''}{order_id}:{event_type}:{state}"
+    return InboxEvent("sendowl", event_type, location, "order", order_id, None, key, _iso(now), body)
 
 
 def _iso(now: datetime) -> str:
