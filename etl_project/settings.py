@@ -77,6 +77,32 @@ def locations_file() -> str:
     return os.environ.get("ETL_LOCATIONS_FILE", "")
 
 
+def registry_backend() -> str:
+    """Where the location registry lives: `sqlite` (default, beside the data) or `postgres` (the instance's)."""
+    backend = os.environ.get("ETL_REGISTRY", "sqlite").strip().lower() or "sqlite"
+    if backend not in ("sqlite", "postgres"):
+        raise ValueError(f"ETL_REGISTRY must be sqlite or postgres, got {backend!r}")
+    return backend
+
+
+def postgres_params() -> dict[str, str]:
+    """The Dagster instance's PostgreSQL connection (the `DAGSTER_PG_*` variables deploy/dagster.yaml reads)."""
+    missing = [
+        n
+        for n in ("DAGSTER_PG_HOST", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB")
+        if not os.environ.get(n)
+    ]
+    if missing:
+        raise KeyError(f"ETL_REGISTRY=postgres needs {', '.join(missing)} (the instance's PostgreSQL connection)")
+    return {
+        "host": os.environ["DAGSTER_PG_HOST"],
+        "port": os.environ.get("DAGSTER_PG_PORT", "5432"),
+        "user": os.environ["DAGSTER_PG_USERNAME"],
+        "password": os.environ["DAGSTER_PG_PASSWORD"],
+        "dbname": os.environ["DAGSTER_PG_DB"],
+    }
+
+
 def named_secret(name: str, owner: str) -> str:
     """The value of an environment variable the locations file names (a credential); a clear error if unset."""
     value = os.environ.get(name, "")

@@ -98,6 +98,9 @@ def test_run_containers_get_what_the_daemon_passes_on(compose: dict[str, Any], i
     missing = [v for v in launcher["config"]["env_vars"] if v not in daemon["environment"]]
     assert not missing, f"the daemon lacks {missing}"
     assert set(PG_VARS) <= set(launcher["config"]["env_vars"])
+    # The location registry is in PostgreSQL: the runs and the code server's sensors reach it from any machine.
+    for service in (daemon, user_code):
+        assert service["environment"]["ETL_REGISTRY"] == "postgres" and set(PG_VARS) <= set(service["environment"])
     assert launcher["config"]["network"] == compose["networks"]["dagster"]["name"]
     (volume,) = launcher["config"]["container_kwargs"]["volumes"]
     name, target = volume.split(":")
@@ -154,6 +157,8 @@ def test_helm_runs_mount_the_shared_data_claim(helm: dict[str, Any]) -> None:
     assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
     assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
     assert not set(SECRETS) & set(deployment["env"]) and deployment["envSecrets"]
+    # Every machine reads and writes the location registry: in PostgreSQL, not in SQLite on the shared volume.
+    assert deployment["env"]["ETL_REGISTRY"] == "postgres" and "DAGSTER_PG_PASSWORD" not in deployment["env"]
     assert deployment["dagsterApiGrpcArgs"] == ["-m", "etl_project.definitions"]
 
 

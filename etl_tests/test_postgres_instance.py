@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations, pairwise
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,11 +37,15 @@ from dagster._core.scheduler.instigation import (
 from dagster._grpc.client import DagsterGrpcClient
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
+from etl_project import settings
 from etl_project.defs.sendowl_assets import sendowl_products
 from etl_project.sandbox.server import Sandbox
+from etl_project.tenants.registry import Registry, open_registry
+from etl_project.tenants.resolve import Tenancy
 from etl_tests import pg_location
 from etl_tests.conftest import resources_for
 from etl_tests.pg_server import PostgresDsn, PostgresServer, find_bin_dir, free_port
+from etl_tests.test_tenants import check_pauses_once_and_resumes, check_uninstalled_and_reinstalled
 
 pytestmark = pytest.mark.e2e
 
@@ -282,3 +287,36 @@ def test_the_daemon_runs_sensor_and_schedule_ticks_and_one_run_per_location_at_a
             if a[0] != b[0] and a[1][0] < b[1][1] and b[1][0] < a[1][1]
         ]
         assert overlaps, f"locations A and B never ran at the same time: {by_location}"
+
+
+def test_the_location_registry_in_postgres_is_one_for_every_machine(
+    postgres: PostgresDsn, pg_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ETL_REGISTRY=postgres`: the registry lives in the instance's database (schema `etl_registry`), not in a
+    SQLite file on the shared volume; its rules are the same, and writers on many machines take turns."""
+    monkeypatch.setenv("ETL_REGISTRY", "postgres")
+    # Processes starting together on a fresh database create the schema once, without tripping over each other.
+    with ThreadPoolExecutor(6) as pool:
+        registries = list(pool.map(lambda _: open_registry(tmp_path), range(6)))
+    registry = registries[0]
+    assert registry.path is None and not (tmp_path / "registry.sqlite").exists()
+    assert pg_env["DAGSTER_PG_PASSWORD"] not in registry.where
+    check_pauses_once_and_resumes(registry)
+    check_uninstalled_and_reinstalled(Registry(postgres=settings.postgres_params()))
+
+    # Many run processes find the same location's credentials refused at once: it is paused, and told, once.
+    registry.add("loc-c", "Cedar", "file")
+    with ThreadPoolExecutor(6) as pool:
+        told = list(pool.map(lambda r: r.pause("loc-c", "HighLevel refused the credentials"), registries))
+    assert told.count(True) == 1
+    assert [e[2] for e in registry.events("loc-c")] == ["added", "paused"]
+
+    # A deployment's tenancy reads it: the listed locations are registered there, the paused one is skipped.
+    monkeypatch.setenv("T_PIT", "pit-token")
+    locations = tmp_path / "locations.toml"
+    listed = "".join(f'[[locations]]\nid = "{loc}"\nhighlevel_token_env = "T_PIT"\n' for loc in ("loc-c", "loc-d"))
+    locations.write_text(f'data_dir = "{tmp_path / "data"}"\n' + listed)
+    assert Tenancy(locations).active_ids() == ["loc-d"]  # loc-a was left paused by the checks above
+    assert not (tmp_path / "data" / "registry.sqlite").exists()
+    rows = sql(postgres, pg_env["DAGSTER_PG_DB"], "SELECT id, status FROM etl_registry.locations ORDER BY id")
+    assert rows == [("loc-a", "paused"), ("loc-c", "paused"), ("loc-d", "active")]

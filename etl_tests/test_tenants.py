@@ -73,7 +73,15 @@ def test_a_bad_file_is_refused_naming_the_problem(tmp_path: Path, text: str, mes
 
 
 def test_registry_pauses_once_and_resumes(tmp_path: Path) -> None:
-    registry = Registry(tmp_path / "registry.sqlite")
+    check_pauses_once_and_resumes(Registry(tmp_path / "registry.sqlite"))
+
+
+def test_an_uninstalled_location_pauses_and_comes_back_when_reinstalled(tmp_path: Path) -> None:
+    check_uninstalled_and_reinstalled(Registry(tmp_path / "registry.sqlite"))
+
+
+def check_pauses_once_and_resumes(registry: Registry) -> None:
+    """The registry's rules, whichever database holds it (PostgreSQL: test_postgres_instance.py)."""
     assert registry.add("loc-a", "Acme", "file") and not registry.add("loc-a", "Acme Fitness", "file")
     assert registry.pause("loc-a", "HighLevel refused the credentials")
     assert not registry.pause("loc-a", "again")  # told once
@@ -84,8 +92,7 @@ def test_registry_pauses_once_and_resumes(tmp_path: Path) -> None:
     assert [e[2] for e in registry.events("loc-a")] == ["added", "paused", "resumed"]
 
 
-def test_an_uninstalled_location_pauses_and_comes_back_when_reinstalled(tmp_path: Path) -> None:
-    registry = Registry(tmp_path / "registry.sqlite")
+def check_uninstalled_and_reinstalled(registry: Registry) -> None:
     registry.add("loc-a", "", "agency")
     registry.set_installed("loc-a", False)
     assert registry.get("loc-a").reason == UNINSTALLED_REASON  # type: ignore[union-attr]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from etl_project import settings
 from etl_project.tenants.config import AgencyConfig, LocationConfig, LocationsFile, load_locations_file
-from etl_project.tenants.registry import LocationState, Registry
+from etl_project.tenants.registry import LocationState, open_registry
 
 
 class UnknownLocationError(LookupError):
@@ -59,7 +59,7 @@ class Tenancy:
         self.path = path
         self.file: LocationsFile = load_locations_file(path)
         self.data_dir = Path(self.file.data_dir)
-        self.registry = Registry(self.data_dir / "registry.sqlite")
+        self.registry = open_registry(self.data_dir)
         self._listed = {loc.id: loc for loc in self.file.locations}
         for loc in self.file.locations:
             self.registry.add(loc.id, loc.name, "file")
