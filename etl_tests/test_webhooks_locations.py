@@ -23,6 +23,8 @@ from etl_project.webhooks import signing
 from etl_project.webhooks.process import ReceiverProcess
 from etl_tests.webhook_helpers import encode, inbox_rows, sendowl_body
 
+pytestmark = pytest.mark.e2e  # the sandbox, the receiver process and the sensor together
+
 
 @dataclass
 class Shops:
