@@ -77,6 +77,15 @@ def locations_file() -> str:
     return os.environ.get("ETL_LOCATIONS_FILE", "")
 
 
+def sensor_interval_seconds() -> int:
+    """How often the sync-after-extraction and alert sensors tick (`ETL_SENSOR_INTERVAL_SECONDS`, default 30):
+    the most a sync waits for its extraction's end to be noticed, and an alert for a failed check."""
+    raw = os.environ.get("ETL_SENSOR_INTERVAL_SECONDS", "").strip() or "30"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"ETL_SENSOR_INTERVAL_SECONDS must be a whole number of seconds >= 1, got {raw!r}")
+    return int(raw)
+
+
 def registry_backend() -> str:
     """Where the location registry lives: `sqlite` (default, beside the data) or `postgres` (the instance's)."""
     backend = os.environ.get("ETL_REGISTRY", "sqlite").strip().lower() or "sqlite"

@@ -61,6 +61,7 @@ def test_the_daemon_follows_a_cli_extraction_with_a_sync(small_sandbox: Sandbox,
         "DAGSTER_HOME": str(home),
         "ETL_DUCKDB_PATH": str(db),
         "ETL_SYNC_CONFIG": str(config),
+        "ETL_SENSOR_INTERVAL_SECONDS": "5",  # the alert sensor's next tick after the sync, in seconds, not 30
     }
     env.pop("ETL_ALERT_WEBHOOK_URL", None)
     # The extraction comes first (so the onboarding sensor sees an installed project and stays quiet), then the

@@ -13,6 +13,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from etl_project import settings
 from etl_project.alerting.policy import decide
 from etl_project.alerting.sink import Alert, raise_alert
 from etl_project.defs.location_scope import LOCATION_TAG, bind_to_run
@@ -85,7 +86,7 @@ def _digest(description: str) -> str:
 
 
 @dg.sensor(
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Posts each newly failing ERROR check (a blocked target, refused writes, dead rows) once per cause.",
 )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from etl_project import settings
 from etl_project.defs.location_scope import LOCATION_TAG, location_tag
 from etl_project.defs.partitions import MODE_TAG
 from etl_project.defs.sync_job import sync_job
@@ -58,7 +59,7 @@ def _new_extraction_runs(context: dg.SensorEvaluationContext, after: int) -> tup
 
 @dg.sensor(
     job=sync_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=settings.sensor_interval_seconds(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="After extract assets are materialized by any run (schedule, backfill, UI, CLI) and that run has "
     "finished, starts one sync run; the nightly (full) mode carries over so deletions are checked.",
