@@ -9,7 +9,7 @@ import argparse
 import os
 import signal
 import sys
-import threading
+import time
 from types import FrameType
 
 from etl_project.sandbox.highlevel.store import HighLevelSettings
@@ -97,6 +97,13 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
+    stopped: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopped.append(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)  # before the banner: whoever reads it may stop us at once
+    signal.signal(signal.SIGINT, on_signal)
     sandbox = Sandbox(config).start()
     hl = config.highlevel
     print(f"HighLevel sandbox  {sandbox.base_url('highlevel')}")
@@ -125,14 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Agency: companyId={agency.company_id} appId={agency.app_id} (GET /_sandbox/locations lists every location)")
     sizes = f"seed={config.seed} contacts={config.contacts} locations={config.locations}"
     print(f"  {sizes} rate-limits={config.rate_limits}", flush=True)
-    stopped = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    stopped.wait()
+    while not stopped:  # a plain flag: a handler taking a lock the interrupted main thread holds would deadlock
+        time.sleep(0.2)
     sandbox.stop()
     print("sandbox stopped", flush=True)
     return 0
