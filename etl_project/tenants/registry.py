@@ -155,6 +155,8 @@ class Registry:
     """Every location's status and its history of changes, in SQLite beside the data or in PostgreSQL."""
 
     def __init__(self, path: Path | None = None, postgres: dict[str, Any] | None = None) -> None:
+        if (path is None) == (postgres is None):
+            raise ValueError("a registry is either a SQLite path or a PostgreSQL connection")
         self._store: _SQLite | _Postgres = _Postgres(postgres) if postgres is not None else _SQLite(Path(str(path)))
         self.path = self._store.path
         self.where = self._store.where
