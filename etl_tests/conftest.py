@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ from etl_project.definitions import EXTRACT_ASSETS
 from etl_project.defs.resources import HighLevelResource, SendAppResource, SendOwlResource
 from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient
 from etl_project.platforms.http import RetryPolicy
-from etl_project.sandbox.server import Sandbox, SandboxConfig, SandboxState
+from etl_project.sandbox.server import Sandbox, SandboxConfig
+from etl_tests.starting_states import RecordedRun, Saved, made_once
 
 TOKEN = "pit-sandbox-token"
 LOCATION = "loc-sandbox-0001"
@@ -70,31 +70,6 @@ def resources_for(sandbox: Sandbox, database: Path) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Saved:
-    """A state tests start from, made once per worker session: the sandboxes' records, the warehouse file they
-    were landed in, and the run that made it (its events and metadata)."""
-
-    state: SandboxState
-    warehouse: Path
-    result: dg.ExecuteInProcessResult
-
-
-Step = Callable[[Sandbox, dict[str, Any]], dg.ExecuteInProcessResult]
-
-
-def save_after(folder: Path, start: Saved | None, step: Step) -> Saved:
-    """Run `step` once, from `start` (or the fresh seed), in a sandbox of its own, and save the state it leaves."""
-    database = folder / "w.duckdb"
-    with Sandbox(SANDBOX) as sb:
-        resources = resources_for(sb, database)
-        if start is not None:
-            start_from(sb, resources, start)
-        result = step(sb, resources)
-        assert result.success
-        return Saved(sb.snapshot(), database, result)
-
-
 QUICK = os.environ.get("ETL_TEST_PROFILE", "full") == "quick"  # `make test-fast`: fewer property examples
 
 
@@ -139,20 +114,20 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
-# Starting states. Each is made once per worker session by a session fixture (`<name>_once`, the first test that
-# needs it pays for it); each test that starts from one (`@pytest.mark.usefixtures("<name>")`, or the fixture as an
-# argument for the run's result) gets the saved records restored into its own sandbox and a copy of the warehouse.
-# Tests whose point is the step itself (the backfill, the first sync, faults or crashes during them) still run it.
+# Starting states. Each is made once per test session, by the first worker that needs it, and shared with the others
+# (`starting_states.made_once`); each test that starts from one (`@pytest.mark.usefixtures("<name>")`, or the
+# fixture as an argument for the run's result) gets the saved records restored into its own sandbox and a copy of the
+# warehouse. Tests whose point is the step itself (faults or crashes during a backfill or a first sync) still run it.
 
 
 @pytest.fixture(scope="session")
 def extracted_once(tmp_path_factory: pytest.TempPathFactory, _state_dir: None) -> Saved:
     """The 91-day history backfill of the seeded sandbox, through Dagster."""
-    return save_after(
-        tmp_path_factory.mktemp("extracted"),
-        None,
-        lambda _, resources: dg.materialize(EXTRACT_ASSETS, resources=resources, tags=history_tags()),
-    )
+
+    def backfill(_: Sandbox, resources: dict[str, Any]) -> dg.ExecuteInProcessResult:
+        return dg.materialize(EXTRACT_ASSETS, resources=resources, tags=history_tags())
+
+    return made_once(tmp_path_factory, "extracted", SANDBOX, resources_for, None, backfill)
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +135,8 @@ def synced_once(tmp_path_factory: pytest.TempPathFactory, extracted_once: Saved)
     """The history, then the first sync with every flow on (mass changes allowed)."""
     from etl_tests.sync_helpers import ALL_FLOWS, sync  # it imports this module
 
-    return save_after(tmp_path_factory.mktemp("synced"), extracted_once, lambda _, r: sync(r, ALL_FLOWS))
+    start = (extracted_once, start_from)
+    return made_once(tmp_path_factory, "synced", SANDBOX, resources_for, start, lambda _, r: sync(r, ALL_FLOWS))
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +149,8 @@ def converged_once(tmp_path_factory: pytest.TempPathFactory, synced_once: Saved)
         extract(resources)
         return sync(resources, ALL_FLOWS)
 
-    return save_after(tmp_path_factory.mktemp("converged"), synced_once, extract_and_sync)
+    start = (synced_once, start_from)
+    return made_once(tmp_path_factory, "converged", SANDBOX, resources_for, start, extract_and_sync)
 
 
 @pytest.fixture
@@ -183,7 +160,7 @@ def history(sandbox: Sandbox, resources: dict[str, Any], extracted_once: Saved) 
 
 
 @pytest.fixture
-def synced(sandbox: Sandbox, resources: dict[str, Any], synced_once: Saved) -> dg.ExecuteInProcessResult:
+def synced(sandbox: Sandbox, resources: dict[str, Any], synced_once: Saved) -> RecordedRun:
     """Start after the history and `sync(resources, ALL_FLOWS)`; the fixture's value is that sync's result."""
     start_from(sandbox, resources, synced_once)
     return synced_once.result

@@ -11,7 +11,7 @@ import time
 import dagster as dg
 
 LOCATION_TAG = "etl/location"
-SENSOR_RUNS = {"A": 3, "B": 2}  # queued at once by the sensor's first tick
+SENSOR_RUNS = {"A": 2, "B": 1}  # queued at once by the sensor's first tick: A's two in turn, B's beside them
 SCHEDULE_LOCATION = "S"  # the schedule's runs: a location of their own, so they never count as A's or B's
 SCHEDULE_CRON = "0 0 * * *"  # daily: the tests replay one missed tick, and no second comes
 COMPANY_DEADLINE_S = 120.0  # generous: a busy machine can take long to start the other run

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import dagster as dg
 import httpx
 import pytest
 
@@ -14,6 +13,7 @@ from etl_project.sandbox.server import Sandbox
 from etl_project.sync.activities import marker
 from etl_project.warehouse.activities import ActivityOutbox
 from etl_tests.conftest import HEADERS, LOCATION, SENDAPP_CHANNEL, SENDAPP_KEY
+from etl_tests.starting_states import RecordedRun
 from etl_tests.sync_helpers import ALL_FLOWS, extract, metadata, reset_stats, sync, write_requests
 from etl_tests.test_reconcile_e2e import rows
 
@@ -26,7 +26,7 @@ def hl_children(sandbox: Sandbox, kind: str) -> list[dict[str, Any]]:
 
 
 def test_sales_notes_and_welcomes_are_written_once(
-    sandbox: Sandbox, resources: dict[str, Any], synced: dg.ExecuteInProcessResult
+    sandbox: Sandbox, resources: dict[str, Any], synced: RecordedRun
 ) -> None:
     first = synced  # the first all-flows sync after the history
     assert first.success

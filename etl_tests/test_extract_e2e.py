@@ -24,6 +24,7 @@ from etl_project.sandbox.server import Sandbox
 from etl_project.warehouse.store import Warehouse
 from etl_tests.conftest import (
     HEADERS,
+    HISTORY_DAYS,
     LOCATION,
     SENDAPP_KEY,
     SENDOWL_KEY,
@@ -59,9 +60,13 @@ def sandbox_counts(sandbox: Sandbox, platform: str) -> dict[str, int]:
     return dict(counts)
 
 
-def test_backfill_lands_everything_and_a_rerun_adds_nothing(sandbox: Sandbox, resources: dict[str, Any]) -> None:
-    first = today() - timedelta(days=91)
-    result = dg.materialize(ASSETS, resources=resources, tags=backfill_tags(first, today()))
+@pytest.mark.usefixtures("history")
+def test_backfill_lands_everything_and_a_rerun_adds_nothing(
+    sandbox: Sandbox, resources: dict[str, Any], extracted_once: Saved
+) -> None:
+    """The history backfill (`extracted_once`, the whole seed over 91 daily partitions in one run), then again."""
+    first = today() - timedelta(days=HISTORY_DAYS)
+    result = extracted_once.result
     assert result.success
     for platform in PLATFORMS:
         assert landed_plus_quarantined(resources, platform) == sandbox_counts(sandbox, platform), platform

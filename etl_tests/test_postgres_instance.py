@@ -217,7 +217,7 @@ def test_the_daemon_runs_sensor_and_schedule_ticks_and_one_run_per_location_at_a
     home: Path, tmp_path: Path
 ) -> None:
     """A real `dagster-daemon` against a real `dagster api grpc` code server, both on the PostgreSQL instance: the
-    sensor queues three runs for location A and two for B at once; the queue starts them one per location at a
+    sensor queues two runs for location A and one for B at once; the queue starts them one per location at a
     time while A and B run side by side; the missed schedule tick is run; everything is read back from PostgreSQL."""
     port = free_port()
     workspace = tmp_path / "workspace.yaml"

@@ -1,6 +1,7 @@
 """The sync as one in-process run (what `sync_job` selects), for the demo and the tests, and its metadata."""
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import dagster as dg
 
@@ -22,7 +23,13 @@ SYNC_ASSETS = [
 ]
 
 
-def run_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, Any]]:
+class Materialized(Protocol):
+    """A finished run's materializations (an `ExecuteInProcessResult`, or a record of one)."""
+
+    def get_asset_materialization_events(self) -> Sequence[dg.DagsterEvent]: ...
+
+
+def run_metadata(result: Materialized) -> dict[str, dict[str, Any]]:
     """Each materialized asset's metadata values, by asset key."""
     return {
         e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
