@@ -141,9 +141,18 @@ def test_helm_values_match_the_instance(helm: dict[str, Any], instance: dict[str
         "tagConcurrencyLimits": runs["tag_concurrency_limits"],
     }
     assert helm["concurrency"]["pools"] == {"defaultLimit": instance["concurrency"]["pools"]["default_limit"]}
-    # The chart fails to render when the run coordinator carries limits too.
-    queued = helm["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
-    assert queued["maxConcurrentRuns"] is None and queued["tagConcurrencyLimits"] == []
+    # The chart's `QueuedRunCoordinator` type writes `max_concurrent_runs: -1` beside `concurrency`, and Dagster refuses
+    # that instance: the same queue, named as a custom class, without limits of its own.
+    coordinator = helm["dagsterDaemon"]["runCoordinator"]
+    assert coordinator["type"] == "CustomRunCoordinator"
+    queued = coordinator["config"]["customRunCoordinator"]
+    assert (queued["module"], queued["class"]) == (instance["run_coordinator"]["module"], "QueuedRunCoordinator")
+    assert not {"max_concurrent_runs", "tag_concurrency_limits"} & set(queued["config"])
+    assert queued["config"]["dequeue_num_workers"] == instance["run_coordinator"]["config"]["dequeue_num_workers"]
+    # Step logs where the Docker instance keeps them, on the shared volume, which the UI mounts to read them.
+    logs = helm["computeLogManager"]["config"]["customComputeLogManager"]
+    assert logs == instance["compute_logs"]
+    assert {m["mountPath"] for m in helm["dagsterWebserver"]["volumeMounts"]} == {"/data"}
     assert helm["telemetry"] == {"enabled": False}
 
 
