@@ -48,8 +48,9 @@ class PendingRow:
     first_sent_at: datetime | None
 
 
-def _values(row: Sequence[Any]) -> dict[str, Any]:
-    values = dict(zip(GOLDEN_COLUMNS, row, strict=True))
+def _values(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A row's golden fields (columns `<prefix><field>`), without the empty ones; tags as a set."""
+    values = {field: row[prefix + field] for field in GOLDEN_COLUMNS}
     values["tags"] = frozenset(values["tags"] or [])
     return {k: v for k, v in values.items() if v not in (None, "", frozenset())}
 
@@ -85,23 +86,19 @@ class Outbox:
         """Golden records and target states of the people whose record on `platform` may need a write."""
         sql = load_sql("select_plan_candidates").format(table=kind_table(platform, "contacts").table)
         params = {"platform": platform, "can_create": can_create, "needs_phone": needs_phone}
-        with self.warehouse.connect() as con:
-            rows = con.execute(sql, params).fetchall()
         golden, states = {}, {}
-        for row in rows:
-            person = row[0]
-            golden[person] = _values(row[1:6])
-            platform_id, target_deleted, observed = row[6:9]
-            acked, target_version, upstream_deleted, key_taken = row[15:19]
+        for row in self.warehouse.rows(sql, params):
+            person = row["person_id"]
+            golden[person] = _values(row)
             states[person] = TargetState(
-                target_id=platform_id,
-                acked=json.loads(acked) if acked else {},
-                acked_version=target_version,
-                observed=_values(row[9:14]) if observed else None,
-                observed_version=row[14],
-                target_deleted=bool(target_deleted),
-                upstream_deleted=bool(upstream_deleted),
-                key_taken=bool(key_taken),
+                target_id=row["platform_id"],
+                acked=json.loads(row["acked"]) if row["acked"] else {},
+                acked_version=row["target_version"],
+                observed=_values(row, prefix="v_") if row["observed"] else None,
+                observed_version=row["version"],
+                target_deleted=bool(row["target_deleted"]),
+                upstream_deleted=bool(row["upstream_deleted"]),
+                key_taken=bool(row["key_taken"]),
             )
         return golden, states
 
