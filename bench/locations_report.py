@@ -59,16 +59,17 @@ def growth_rows(cycles: list[dict[str, Any]]) -> list[str]:
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for c in cycles:
         if c["limits"] == "real":
-            groups.setdefault((c["contacts"], c["days"], c["cycle"], c["step"], c["concurrency"]), []).append(c)
+            groups.setdefault((c["contacts"], c["days"], c["cycle"], c["step"]), []).append(c)
     rows = []
-    for (contacts, _days, cycle, step, k), cases in sorted(groups.items()):
+    for (contacts, _days, cycle, step), cases in sorted(groups.items()):
         cases.sort(key=lambda c: c["locations"])
         base = cases[0]
         for c in cases:
+            k = c["concurrency"]
             waves = math.ceil(c["locations"] / k)
             walls = location_walls(c["runs"])
             rows.append(
-                f"| {cycle} (step {step}) | {contacts:,} | {c['locations']} | {c['wall_s']:,.0f} "
+                f"| {cycle} (step {step}) | {contacts:,} | {c['locations']} | {k} | {c['wall_s']:,.0f} "
                 f"| {c['wall_s'] / base['wall_s']:.2f} | {waves} | {c['wall_s'] / waves:,.0f} | {med(walls):,.0f} |"
             )
     return rows
@@ -122,8 +123,8 @@ def write_report(cases: list[dict[str, Any]]) -> None:
         "*waves* = ceil(N / K): the queue runs K at a time, so a cycle whose runs are bound by each location's own "
         "rate budget lasts about waves x one location's time; *per wave* flat means the cores kept up.",
         "",
-        "| cycle | contacts | N | wall s | x smallest N | waves | wall / wave s | location wall median s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| cycle | contacts | N | K | wall s | x smallest N | waves | wall / wave s | location wall median s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *growth_rows(cycles),
         "",
         "## Fixed cost of one run process",
