@@ -13,10 +13,11 @@ TEST_WORKERS ?= auto
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# uv (from PyPI, into .venv) installs in seconds what pip takes a minute for; pip does it when uv cannot.
+# uv (from PyPI, into .venv) installs in seconds what pip takes a minute for; pip does it when uv cannot. Compiled
+# at install as pip does: with PYTHONDONTWRITEBYTECODE set, every process would compile what it imports again.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv \
-	  && $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -e '.[dev]' \
+	  && $(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]' \
 	  || $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
