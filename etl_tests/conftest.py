@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from etl_project.defs.resources import HighLevelResource, SendAppResource, SendO
 from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient
 from etl_project.platforms.http import RetryPolicy
 from etl_project.sandbox.server import Sandbox, SandboxConfig
-from etl_tests.starting_states import RecordedRun, Saved, made_once
+from etl_tests.starting_states import RecordedRun, Saved, made_once, start_from
 
 TOKEN = "pit-sandbox-token"
 LOCATION = "loc-sandbox-0001"
@@ -135,8 +134,10 @@ def synced_once(tmp_path_factory: pytest.TempPathFactory, extracted_once: Saved)
     """The history, then the first sync with every flow on (mass changes allowed)."""
     from etl_tests.sync_helpers import ALL_FLOWS, sync  # it imports this module
 
-    start = (extracted_once, start_from)
-    return made_once(tmp_path_factory, "synced", SANDBOX, resources_for, start, lambda _, r: sync(r, ALL_FLOWS))
+    def first_sync(_: Sandbox, resources: dict[str, Any]) -> dg.ExecuteInProcessResult:
+        return sync(resources, ALL_FLOWS)
+
+    return made_once(tmp_path_factory, "synced", SANDBOX, resources_for, extracted_once, first_sync)
 
 
 @pytest.fixture(scope="session")
@@ -149,8 +150,7 @@ def converged_once(tmp_path_factory: pytest.TempPathFactory, synced_once: Saved)
         extract(resources)
         return sync(resources, ALL_FLOWS)
 
-    start = (synced_once, start_from)
-    return made_once(tmp_path_factory, "converged", SANDBOX, resources_for, start, extract_and_sync)
+    return made_once(tmp_path_factory, "converged", SANDBOX, resources_for, synced_once, extract_and_sync)
 
 
 @pytest.fixture
@@ -170,14 +170,6 @@ def synced(sandbox: Sandbox, resources: dict[str, Any], synced_once: Saved) -> R
 def converged(sandbox: Sandbox, resources: dict[str, Any], converged_once: Saved) -> None:
     """Start after the history, the first all-flows sync, `extract(resources)` and `sync(resources, ALL_FLOWS)`."""
     start_from(sandbox, resources, converged_once)
-
-
-def start_from(sandbox: Sandbox, resources: dict[str, Any], saved: Saved) -> None:
-    """Put a saved state's records in the test's sandbox and a copy of its warehouse under the test's resources."""
-    sandbox.restore(saved.state)
-    for suffix in ("", ".wal"):
-        if (source := Path(f"{saved.warehouse}{suffix}")).exists():
-            shutil.copyfile(source, f"{resources['duckdb'].database}{suffix}")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,6 @@ from etl_project.sandbox.server import Sandbox, SandboxConfig, SandboxState
 
 Step = Callable[[Sandbox, dict[str, Any]], dg.ExecuteInProcessResult]
 Resources = Callable[[Sandbox, Path], dict[str, Any]]
-Start = Callable[[Sandbox, dict[str, Any], "Saved"], None]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,14 @@ class Saved:
     result: RecordedRun
 
 
+def start_from(sandbox: Sandbox, resources: dict[str, Any], saved: Saved) -> None:
+    """Put a saved state's records in the test's sandbox and a copy of its warehouse under the test's resources."""
+    sandbox.restore(saved.state)
+    for suffix in ("", ".wal"):
+        if (source := Path(f"{saved.warehouse}{suffix}")).exists():
+            shutil.copyfile(source, f"{resources['duckdb'].database}{suffix}")
+
+
 def shared_folder(factory: pytest.TempPathFactory) -> Path:
     """The session's temporary folder all workers see (each worker's own is one level below it)."""
     base = factory.getbasetemp()
@@ -66,7 +74,7 @@ def made_once(
     name: str,
     config: SandboxConfig,
     resources_for: Resources,
-    start: tuple[Saved, Start] | None,
+    start: Saved | None,
     step: Step,
 ) -> Saved:
     """State `name`: `step` run once from `start` (or the fresh seed) in a sandbox of its own, for every worker."""
@@ -82,7 +90,7 @@ def made_once(
         with Sandbox(config) as sb:
             resources = resources_for(sb, database)
             if start is not None:
-                start[1](sb, resources, start[0])
+                start_from(sb, resources, start)
             result = step(sb, resources)
             assert result.success
             saved = Saved(sb.snapshot(), database, RecordedRun.of(result))

@@ -17,6 +17,7 @@ import pytest
 
 from etl_project.devtools.wiring import sandbox_env
 from etl_project.sandbox.server import Sandbox, SandboxConfig
+from etl_tests.processes import stop
 
 pytestmark = pytest.mark.e2e
 
@@ -105,10 +106,5 @@ def test_the_daemon_follows_a_cli_extraction_with_a_sync(small_sandbox: Sandbox,
         booked = _wait_for(alert_booked, "the check alert sensor to book the failing freshness check")
         assert ("check_failure", "contact_identities.extract_freshness") in booked
     finally:
-        daemon.terminate()
-        try:  # stopping its threads can be slow on a loaded machine; the checks above are what count
-            daemon.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+        stop(daemon, grace_s=120)
         log.close()

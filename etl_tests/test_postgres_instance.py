@@ -45,6 +45,7 @@ from etl_project.tenants.resolve import Tenancy
 from etl_tests import pg_location
 from etl_tests.conftest import resources_for
 from etl_tests.pg_server import PostgresDsn, PostgresServer, find_bin_dir, free_port
+from etl_tests.processes import stop
 from etl_tests.test_tenants import check_pauses_once_and_resumes, check_uninstalled_and_reinstalled
 
 pytestmark = pytest.mark.e2e
@@ -188,15 +189,6 @@ def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), stdout=out, stderr=subprocess.STDOUT)
 
 
-def stop(process: subprocess.Popen[bytes], grace_s: float = 60) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def code_server_ready(port: int) -> bool:
     try:
         return DagsterGrpcClient(port=port, host="127.0.0.1").ping("ready")["echo"] == "ready"
@@ -252,7 +244,7 @@ def test_the_daemon_runs_sensor_and_schedule_ticks_and_one_run_per_location_at_a
             scheduled = wait_for(schedule_tick_done, "the missed schedule tick to run")
         finally:
             if daemon is not None:
-                stop(daemon)
+                stop(daemon, grace_s=60)
             # A stopped code server waits up to 60 s for its open calls to end; nothing here checks how it stops.
             stop(server, grace_s=5)
 

@@ -24,6 +24,7 @@ from etl_project.sandbox.server import Sandbox, SandboxConfig
 from etl_project.webhooks import Inbox, signing
 from etl_project.webhooks.process import ReceiverProcess
 from etl_tests.conftest import HEADERS, LOCATION, SENDOWL_SECRET
+from etl_tests.processes import stop
 
 
 @dataclass
@@ -268,12 +269,7 @@ def _cli_keys(seed: int) -> dict[str, str]:
             if line.strip().startswith("seed="):
                 break
     finally:
-        proc.terminate()
-        try:  # a loaded machine can take a while to stop the servers: not what this test checks
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, grace_s=120)
         if proc.stdout is not None:
             proc.stdout.close()
     return printed
