@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import httpx
 
 from etl_project.platforms.highlevel import BearerTokenAuth, HighLevelClient
 from etl_project.platforms.http import RetryPolicy
 from etl_project.platforms.sendapp import SendAppClient
 from etl_project.platforms.sendowl import SendOwlClient
+from etl_project.warehouse.connections import attached
 from etl_project.warehouse.store import Warehouse, Window
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -24,15 +23,8 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def make_warehouse(path: Path) -> Warehouse:
-    @contextmanager
-    def connect() -> Iterator[duckdb.DuckDBPyConnection]:
-        con = duckdb.connect(str(path))
-        try:
-            yield con
-        finally:
-            con.close()
-
-    wh = Warehouse(connect)
+    """A warehouse on a temporary file, reached as the product reaches it (`warehouse.connections.attached`)."""
+    wh = Warehouse(lambda: attached(str(path)))
     wh.ensure_schema()
     return wh
 

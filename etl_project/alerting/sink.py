@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import duckdb
 import httpx
 
+from etl_project.platforms.http import tls_context
 from etl_project.warehouse.sql import load_sql
 from etl_project.warehouse.store import Warehouse
 
@@ -36,7 +37,7 @@ def post(url: str | None, alert: Alert, timeout: float = 10.0) -> str | None:
     if not url:
         return "no alert webhook configured (ETL_ALERT_WEBHOOK_URL)"
     try:
-        response = httpx.post(url, json={"text": alert.text}, timeout=timeout)
+        response = httpx.post(url, json={"text": alert.text}, timeout=timeout, verify=tls_context())
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__} posting the alert"
     return None if response.is_success else f"the alert webhook answered {response.status_code}"

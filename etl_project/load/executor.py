@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from etl_project.load.held import Held
 from etl_project.load.writers import TargetWriter, Written
 from etl_project.platforms.errors import (
     AuthenticationError,
@@ -97,25 +98,6 @@ class OutboxSteps(Protocol[R_contra, A]):
     def fail(self, row: R_contra, run_id: str, parent: str | None, status: str, error: str) -> None: ...
 
 
-class _Held:
-    """The warehouse held open (`Warehouse.held`) for the loop's bookkeeping, let go around each platform call:
-    a row's booking and the next row's preparation share one opening of the file."""
-
-    def __init__(self, hold: Callable[[], AbstractContextManager[None]]) -> None:
-        self._hold = hold
-        self._stack: ExitStack | None = None
-
-    def enter(self) -> None:
-        if self._stack is None:
-            self._stack = ExitStack()
-            self._stack.enter_context(self._hold())
-
-    def leave(self) -> None:
-        if self._stack is not None:
-            stack, self._stack = self._stack, None
-            stack.close()
-
-
 def send_rows(
     steps: OutboxSteps[R, A],
     rows: Sequence[R],
@@ -126,7 +108,7 @@ def send_rows(
     hold: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> None:
     """The send loop both outboxes share. `hold` keeps the warehouse open between platform calls."""
-    held = _Held(hold)
+    held = Held(hold)
     try:
         for row in rows:
             held.enter()
@@ -143,7 +125,7 @@ def _send_row(
     max_attempts: int,
     report: RunReport,
     log: Callable[[str], None],
-    held: _Held,
+    held: Held,
 ) -> bool:
     """One row through the loop; False when the run must stop."""
     platform, name = steps.platform, steps.name(row)
@@ -153,7 +135,7 @@ def _send_row(
             report.counts[(name, step.status)] += 1
         return True
     steps.mark_sent(row, run_id, step.parent)
-    held.leave()  # nothing holds the file during the platform call
+    held.leave_soon()  # nothing holds the file during a platform call that takes its time (held.py)
     try:
         answer = steps.send(row, step.parent)
     except PlatformError as exc:

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, generate_private_key
 from fastapi import FastAPI, Request
 
+from etl_project.platforms.http import tls_context
 from etl_project.sandbox.limits import Faults, Stats
 from etl_project.webhooks import signing
 
@@ -211,7 +212,7 @@ class WebhookSender:
         return None
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.settings.timeout_seconds) as http:
+        with httpx.Client(timeout=self.settings.timeout_seconds, verify=tls_context()) as http:
             while (delivery := self._next()) is not None:
                 try:
                     self._send(http, delivery)

@@ -121,8 +121,8 @@ class Warehouse:
     def held(self) -> Iterator[None]:
         """Keep the file open for a run of warehouse-only steps: the connections the block opens share it (well
         under a millisecond each, against a few for opening the file; `connections.py`), with the same semantics.
-        The file stays locked for other processes meanwhile, so never hold it across a platform call (the send
-        loop lets go around each one)."""
+        The file stays locked for other processes meanwhile, so never hold it across a platform call that takes
+        its time (the send loop lets go around each one that outlasts a short linger: `load/held.py`)."""
         with self._connect():
             yield
 
@@ -210,31 +210,38 @@ class Warehouse:
                 con.execute(sql, {"now": now, "id": record_id})
 
     def record_windows(self, entries: Sequence[LedgerEntry]) -> None:
-        """Mark windows complete, after their records landed (a crash in between only means a redo)."""
+        """Mark windows complete, after their records landed (a crash in between only means a redo): one
+        statement for all of them (a backfill marks one window per partition and kind)."""
+        if not entries:
+            return
         finished = datetime.now(UTC)
+        last = {(e.platform, e.kind, e.window.partition_key): e for e in entries}  # one row per key per statement
+        rows = pd.DataFrame(
+            [
+                {
+                    "platform": e.platform,
+                    "kind": e.kind,
+                    "partition_key": e.window.partition_key,
+                    "window_start": e.window.start,
+                    "window_end": e.window.end,
+                    "read_from": e.window.read_from,
+                    "read_to": e.window.read_to,
+                    "run_id": e.window.run_id,
+                    "is_backfill": e.window.is_backfill,
+                    "records": e.result.records,
+                    "new_records": e.result.new_records,
+                    "changed": e.result.changed,
+                    "quarantined": e.result.quarantined,
+                    "requests": e.requests,
+                    "finished_at": finished,
+                }
+                for e in last.values()
+            ]
+        )
         with self.transaction() as con:
-            for e in entries:
-                w, r = e.window, e.result
-                con.execute(
-                    load_sql("upsert_extract_ledger"),
-                    {
-                        "platform": e.platform,
-                        "kind": e.kind,
-                        "partition_key": w.partition_key,
-                        "window_start": w.start,
-                        "window_end": w.end,
-                        "read_from": w.read_from,
-                        "read_to": w.read_to,
-                        "run_id": w.run_id,
-                        "is_backfill": w.is_backfill,
-                        "records": r.records,
-                        "new_records": r.new_records,
-                        "changed": r.changed,
-                        "quarantined": r.quarantined,
-                        "requests": e.requests,
-                        "finished_at": finished,
-                    },
-                )
+            con.register("ledger_rows", rows)
+            con.execute(load_sql("upsert_extract_ledger"))
+            con.unregister("ledger_rows")
 
     def record_window(self, platform: str, kind: str, window: Window, result: LandResult, requests: int) -> None:
         self.record_windows([LedgerEntry(platform, kind, window, result, requests)])
@@ -262,41 +269,35 @@ class Warehouse:
 
     def ledger_windows(self, platform: str, kind: str, keys: Sequence[str]) -> dict[str, tuple[datetime, datetime]]:
         """The span each partition's last completed run actually read, by partition key."""
-        out = {}
+        params = {"platform": platform, "kind": kind, "keys": list(keys)}
         with self._connect() as con:
-            for key in keys:
-                row = con.execute(
-                    load_sql("select_extract_ledger_row"), {"platform": platform, "kind": kind, "partition_key": key}
-                ).fetchone()
-                if row:
-                    out[key] = (row[0], row[1])
-        return out
+            rows = con.execute(load_sql("select_extract_ledger_rows"), params).fetchall()
+        return {key: (read_from, read_to) for key, read_from, read_to in rows}
 
     def parents_updated_between(
         self, platform: str, kind: str, spans: Sequence[tuple[datetime, datetime]]
     ) -> list[list[str]]:
-        """For each [from, to) span, the parent records (landed or quarantined) last updated inside it."""
+        """For each [from, to) span, the parent records (landed or quarantined) last updated inside it, in one
+        query for all spans."""
         table = kind_table(platform, kind)
         sql = load_sql("select_parents_updated_between").format(
             table=table.table, updated_column=table.updated_column, payload_updated=table.payload_updated_sql("payload")
         )
+        frame = pd.DataFrame(
+            {
+                "span": pd.Series(range(len(spans)), dtype="int64"),
+                "read_from": pd.Series([a for a, _ in spans], dtype="datetime64[us, UTC]"),
+                "read_to": pd.Series([b for _, b in spans], dtype="datetime64[us, UTC]"),
+            }
+        )
+        out: list[list[str]] = [[] for _ in spans]
         with self._connect() as con:
-            return [
-                [
-                    r[0]
-                    for r in con.execute(
-                        sql,
-                        {
-                            "read_from": a,
-                            "read_to": b,
-                            "platform": platform,
-                            "kind": kind,
-                            "id_pattern": table.id_pattern,
-                        },
-                    ).fetchall()
-                ]
-                for a, b in spans
-            ]
+            con.register("spans", frame)
+            params = {"platform": platform, "kind": kind, "id_pattern": table.id_pattern}
+            for span, parent_id in con.execute(sql, params).fetchall():
+                out[span].append(parent_id)
+            con.unregister("spans")
+        return out
 
     def sweep_parents(self, platform: str, parent_kind: str, child_kind: str, limit: int) -> list[str]:
         """Up to `limit` parents whose `child_kind` lists were refreshed longest ago (never fetched first)."""
