@@ -253,3 +253,19 @@ def test_a_write_whose_contact_does_not_exist_yet_waits(tmp_path: Path) -> None:
     with outbox.warehouse.connect() as con:  # the contact write made it
         con.execute("INSERT INTO identity_links VALUES ('highlevel', 'hl-new', 'p-1', 'created', ?)", [NOW])
     assert _run(outbox, writer, "run-2").waiting == 0 and writer.calls == ["create_note hl-new"]
+
+
+def test_storing_a_plan_logs_each_new_write_once_and_a_repeat_logs_nothing(tmp_path: Path) -> None:
+    outbox = _outbox(tmp_path, deleted=False)  # stores two writes in "plan-run"
+    again = make_op("sendowl_purchases_to_highlevel", "highlevel", "add_tags", "p-1", "o-1", {"tags": ["x"]}, "sale")
+    dry = make_op("sendowl_purchases_to_highlevel", "highlevel", "create_note", "p-1", "o-2", {"body": "c"}, "sale")
+    assert outbox.store([again], "plan-2", dry_run=False) == []
+    assert [row[0] for row in outbox.store([again, dry], "plan-3", dry_run=True)] == [dry.key]
+    logged = outbox.warehouse.query(
+        "SELECT run_id, platform, person_id, target_id, operation, fields_changed, status FROM sync_log ORDER BY ALL"
+    )
+    assert logged == [
+        ("plan-3", "highlevel", "p-1", None, "create_note", [], "dry_run"),
+        ("plan-run", "highlevel", "p-1", None, "add_tags", [], "planned"),
+        ("plan-run", "highlevel", "p-1", None, "create_note", [], "planned"),
+    ]

@@ -102,9 +102,9 @@ class ActivityOutbox:
                 new = [(o.key, o.platform, o.person_id, o.operation, o.flow) for o in ops if o.key not in known]
             else:
                 new = con.execute(load_sql("insert_activity_planned"), {"run_id": run_id, "now": now}).fetchall()
-            status = "dry_run" if dry_run else "planned"
-            for key, platform, person, operation, _flow in new:
-                log_event(con, run_id, platform, person, None, operation, [], status, None, key)
+            if new:
+                params = {"run_id": run_id, "now": now, "status": "dry_run" if dry_run else "planned"}
+                con.execute(load_sql("insert_activity_log_planned"), {**params, "entered": [row[0] for row in new]})
         return [tuple(r) for r in new]  # type: ignore[misc]
 
     # -- execute -----------------------------------------------------------------------------------------------

@@ -183,13 +183,15 @@ class Warehouse:
             "extracted_at": b.fetched_at or now,
         }
         result = LandResult(records=len(unique), quarantined=len(rejects))
-        counts = con.execute(load_sql("count_batch_changes").format(table=table.table)).fetchone()
-        result.new_records, result.changed = counts or (0, 0)
-        result.versions_added = len(con.execute(load_sql("insert_raw_records"), params).fetchall())
-        merge = load_sql(table.merge_sql).format(payload_updated=table.payload_updated_sql("payload::JSON"))
-        con.execute(merge, _subset(params, "partition_key", "run_id", "extracted_at"))
-        con.execute(load_sql("resolve_quarantine"), _subset(params, "platform", "kind", "extracted_at"))
-        con.execute(load_sql("insert_quarantine"), params)
+        if unique:  # (a child batch may hold none: its parents' lists are empty, which still says something)
+            counts = con.execute(load_sql("count_batch_changes").format(table=table.table)).fetchone()
+            result.new_records, result.changed = counts or (0, 0)
+            result.versions_added = len(con.execute(load_sql("insert_raw_records"), params).fetchall())
+            merge = load_sql(table.merge_sql).format(payload_updated=table.payload_updated_sql("payload::JSON"))
+            con.execute(merge, _subset(params, "partition_key", "run_id", "extracted_at"))
+            con.execute(load_sql("resolve_quarantine"), _subset(params, "platform", "kind", "extracted_at"))
+        if len(rejects):
+            con.execute(load_sql("insert_quarantine"), params)
         if b.parents:
             sql = load_sql("mark_missing_children").format(table=table.table)
             result.deleted = len(con.execute(sql, {"extracted_at": now}).fetchall())
