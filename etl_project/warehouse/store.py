@@ -96,8 +96,9 @@ class LedgerEntry:
 
 
 class Warehouse:
-    """The warehouse's one DuckDB file, reached through short-lived connections (`connect`): a run never holds
-    the file between two transactions, so runs in other processes take turns. The first connection of each
+    """The warehouse's one DuckDB file, reached through short-lived connections (`connect`): a run holds the
+    file between two transactions only through a stretch of warehouse work (`held`), never while it waits on a
+    platform, so runs in other processes take turns. The first connection of each
     `Warehouse` brings the schema up to date: a digest of the DDL is kept in the file, so a current file costs
     one small read and an old or new one gets the `create_*` statements (all idempotent)."""
 
